@@ -227,7 +227,7 @@ T3_OTHER_2021: tuple[Label, ...] = (
         "Other: applicant did not pay the fee",
         group="other",
     ),
-    Label("other_misc", "3.其他", (r"其他处理.*\d\.其[他它]$", r"其他处理.*其[他它]$", r"^\d\.其[他它]$"), "Other: miscellaneous", group="other"),
+    Label("other_misc", "3.其他", (r"其他处理.*\d\.其[他它]$", r"其他处理.*其[他它]$", r"^\d\.其[他它]$", r"^\d[、,，]其[他它]$"), "Other: miscellaneous", group="other"),
 )
 
 T3_NOTE = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"

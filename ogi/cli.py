@@ -55,6 +55,177 @@ def extract(
     raise typer.Exit(0 if report.is_report else 1)
 
 
+# ---------------------------------------------------------------------------------------- runs (flows/)
+
+
+@app.command()
+def run(
+    portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML (default portals/registry.yaml)."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file (default data/ogi.duckdb)."),
+    only: Optional[list[str]] = typer.Option(None, "--portal", help="Only this portal id (repeatable)."),
+) -> None:
+    """Run the nightly ingest once, in-process (no Prefect server needed); prints the run summary.
+
+    Exit 0 when the run completed (failed portals/pages are in the summary), 2 bad config/registry,
+    3 warehouse locked by another run, 1 the run failed.
+    """
+    from flows.commands import run_once
+
+    raise typer.Exit(run_once(portals=portals, db=db, only=only))
+
+
+@app.command()
+def backfill(
+    portal: list[str] = typer.Option(..., "--portal", help="Portal id to re-crawl fully (repeatable)."),
+    year: Optional[list[int]] = typer.Option(None, "--year", help="Only reports of this year (repeatable)."),
+    portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file."),
+) -> None:
+    """Re-crawl chosen portals fully (ignoring conditional-GET state) and reload their reports."""
+    from flows.commands import backfill_once
+
+    raise typer.Exit(backfill_once(portal, year, portals, db))
+
+
+@app.command()
+def reprocess(
+    portal: Optional[list[str]] = typer.Option(None, "--portal", help="Only this portal id (repeatable)."),
+    portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file."),
+) -> None:
+    """Re-extract and reload every archived document from the raw archive (no network)."""
+    from flows.commands import reprocess_once
+
+    raise typer.Exit(reprocess_once(portal, portals, db))
+
+
+@app.command()
+def serve(
+    portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file."),
+    cron: str = typer.Option("0 2 * * *", "--cron", help="Schedule (cron)."),
+    timezone: str = typer.Option("Asia/Shanghai", "--timezone", help="Time zone of the schedule."),
+) -> None:
+    """Serve the nightly schedule from this process (starts a local Prefect server when PREFECT_API_URL is unset)."""
+    from flows.commands import serve as serve_impl
+
+    raise typer.Exit(serve_impl(portals, db, cron=cron, timezone=timezone))
+
+
+@app.command()
+def demo(
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file (default data/ogi.duckdb)."),
+) -> None:
+    """The main job: sample portal + alert sink + nightly run; prints summary, queries and alerts. Run it twice."""
+    from flows.demo import demo as demo_impl
+
+    raise typer.Exit(demo_impl(db=db))
+
+
+# ---------------------------------------------------------------------------------------- warehouse
+
+
+@app.command()
+def query(
+    sql: str = typer.Argument(..., help='SQL to run, e.g. "SELECT * FROM analytics.coverage".'),
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file (default data/ogi.duckdb)."),
+    fmt: str = typer.Option("table", "--format", help="table | csv | json | parquet (parquet needs --out)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the result to this file instead of stdout."),
+) -> None:
+    """Run read-only SQL on the published warehouse: exit 0 ok, 1 bad SQL, 2 no warehouse."""
+    from ogi.config import Settings
+    from warehouse.db import WarehouseMissing
+    from warehouse.query import QueryError, run_query
+
+    path = Settings.load(db=db).db_path
+    try:
+        run_query(path, sql, fmt, out)
+    except WarehouseMissing as e:
+        _fail(str(e), 2)
+    except QueryError as e:
+        _fail(f"query failed: {e}", 1)
+
+
+@app.command()
+def export(
+    out: Path = typer.Option(..., "--out", help="Directory for the Parquet files (one subdirectory per view)."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file (default data/ogi.duckdb)."),
+) -> None:
+    """Export every analytics view as Parquet, partitioned by province and year."""
+    from ogi.config import Settings
+    from warehouse.db import WarehouseMissing
+    from warehouse.query import export as export_views
+
+    path = Settings.load(db=db).db_path
+    try:
+        counts = export_views(path, out)
+    except WarehouseMissing as e:
+        _fail(str(e), 2)
+        return
+    for name, n in counts.items():
+        typer.echo(f"{name}: {n} rows → {out / name}")
+
+
+# ---------------------------------------------------------------------------------------- crawl (crawler/)
+
+
+def _load_portals_or_exit(portals: Optional[Path]):
+    from ogi.config import ConfigError, Settings
+    from ogi.registry import RegistryError, load_registry
+
+    try:
+        settings = Settings.load(portals=portals)
+        return settings, load_registry(settings.portals_path)
+    except (RegistryError, ConfigError) as e:
+        _fail(str(e), 2)
+        raise  # unreachable: _fail exits
+
+
+@app.command()
+def crawl(
+    portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML (default portals/registry.yaml)."),
+    archive: Optional[Path] = typer.Option(None, "--archive", help="Raw archive directory (default data/archive)."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: when stderr is a TTY)."),
+) -> None:
+    """Crawl only: fetch new/changed reports into the raw archive and print a summary (no extraction).
+
+    Exit 0 when every portal was reachable, 1 when some portal failed, 2 bad config/registry.
+    """
+    from crawler.commands import run_crawl
+
+    settings, plist = _load_portals_or_exit(portals)
+    totals = run_crawl(plist, archive or settings.archive_dir, settings.crawl, progress=progress)
+    raise typer.Exit(1 if totals["portals_failed"] else 0)
+
+
+@portals_app.command("check")
+def portals_check(
+    portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML (default portals/registry.yaml)."),
+) -> None:
+    """Per portal: reachability, detected CMS, number of report links found (reads list pages only).
+
+    Exit 0 when every portal is reachable and lists at least one report link, 1 otherwise, 2 bad registry.
+    """
+    from crawler.commands import check_portals, print_checks
+
+    settings, plist = _load_portals_or_exit(portals)
+    checks = check_portals(plist, settings.crawl)
+    print_checks(checks)
+    raise typer.Exit(0 if all(c.reachable and c.report_links for c in checks) else 1)
+
+
+@app.command("sample-portal")
+def sample_portal_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (keep it on loopback)."),
+    port: int = typer.Option(8765, "--port", help="Port (portals/sample.yaml expects 8765)."),
+    reports_per_portal: Optional[int] = typer.Option(None, "--reports-per-portal", help="Scale every portal to N reports."),
+) -> None:
+    """Serve the bundled sample portals (TRS, Hanweb, gkmlpt, VSB, generic) in the foreground."""
+    from sample_portal.server import serve
+
+    serve(host, port, reports_per_portal=reports_per_portal)
+
+
 # ---------------------------------------------------------------------------------------- main
 
 

@@ -36,6 +36,9 @@ class CrawlSettings:
     max_pages_per_portal: int = 2000
     max_list_pages: int = 200
     polite: bool = True  # False only for benchmarks against the bundled sample portal
+    #: Revalidate archived URLs with If-None-Match / If-Modified-Since (False: fetch every body again,
+    #: e.g. for a backfill; changes are still detected by sha256 against the archive).
+    conditional: bool = True
 
 
 @dataclass

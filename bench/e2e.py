@@ -1,0 +1,154 @@
+"""End-to-end benchmark: a full nightly run and a no-change rerun against the sample portal (1,000 report pages).
+
+    .venv/bin/python -m bench.e2e [--reports 1000] [--skip-direct]
+
+Measures, each run in a fresh subprocess (so peak RSS is that run's own):
+- the ``nightly`` Prefect flow (tasks, ThreadPoolTaskRunner, ephemeral API warmed up beforehand):
+  first run and no-change rerun — wall time and peak memory;
+- the same pipeline functions called directly (``flows.pipeline.run_direct``, no Prefect) on a separate
+  data directory: first run and rerun — the reference for the Prefect overhead ratio;
+- Prefect's fixed start-up (ephemeral API server), reported separately.
+Target: the no-change rerun takes ≤ 10 % of the first run's time.  Politeness is off (loopback only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _config(path: Path, data_dir: Path) -> Path:
+    path.write_text(
+        "crawl:\n  polite: false\n  min_delay_s: 0\n  per_host_concurrency: 8\n  global_concurrency: 16\n"
+        "  retries: 1\n  backoff_base_s: 0.1\n  max_pages_per_portal: 100000\n  max_list_pages: 10000\n"
+        f"lock_timeout_s: 5\ndata_dir: {data_dir}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def child(mode: str, workdir: Path, registry: Path) -> dict:
+    """One measured run inside this (fresh) process; prints a JSON line."""
+    os.environ["OGI_HOME"] = str(workdir)
+    os.environ["OGI_CONFIG"] = str(workdir / "ogi.yaml")
+    os.environ["OGI_ALERT_URLS"] = ""
+    os.environ.setdefault("PREFECT_HOME", str(workdir / ".prefect"))
+    from ogi.config import Settings, prefect_env_defaults
+
+    prefect_env_defaults(workdir)
+    settings = Settings.load(db=workdir / "data" / "ogi.duckdb", portals=registry)
+    out: dict = {"mode": mode}
+    if mode in ("flow", "flow1"):
+        from prefect import flow
+
+        @flow(name="warmup")
+        def warmup() -> int:
+            return 1
+
+        t = time.perf_counter()
+        warmup()
+        out["prefect_startup_s"] = time.perf_counter() - t
+        from flows.nightly import nightly
+
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t = time.perf_counter()
+        summary = nightly(portals=str(registry), db=str(settings.db_path))
+        out["wall_s"] = time.perf_counter() - t
+        out["rss_before_mb"] = rss0 / 1024
+    else:
+        from flows.pipeline import run_direct
+
+        t = time.perf_counter()
+        summary = run_direct(settings)
+        out["wall_s"] = time.perf_counter() - t
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.update(found=summary.found, new=summary.new, revised=summary.revised, failed=summary.failed,
+               requests=sum(p.requests for p in summary.portals), timings=summary.timings)
+    return out
+
+
+def _run_child(mode: str, workdir: Path, registry: Path) -> dict:
+    env = dict(os.environ)
+    if mode == "flow1":  # like for like with the direct run: one portal at a time
+        env["OGI_PORTAL_CONCURRENCY"] = "1"
+    r = subprocess.run(
+        [sys.executable, "-m", "bench.e2e", "--child", mode, "--workdir", str(workdir), "--registry", str(registry)],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800, env=env,
+    )
+    if r.returncode != 0:
+        raise SystemExit(f"child {mode} failed (exit {r.returncode}):\n{r.stderr[-3000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _fmt(label: str, m: dict) -> str:
+    t = ", ".join(f"{k} {v:.2f}s" for k, v in (m.get("timings") or {}).items())
+    return (f"{label:34s} {m['wall_s']:8.2f} s   peak RSS {m['peak_rss_mb']:7.1f} MB   "
+            f"{m['found']} docs, {m['new']} new, {m['revised']} revised, {m['failed']} failed, "
+            f"{m['requests']} requests   [{t}]")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__.splitlines()[0])
+    ap.add_argument("--reports", type=int, default=1000, help="report pages in total over the sample portals")
+    ap.add_argument("--skip-direct", action="store_true", help="skip the no-Prefect reference runs")
+    ap.add_argument("--child", choices=["flow", "flow1", "direct"], help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", help=argparse.SUPPRESS)
+    ap.add_argument("--registry", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, Path(args.workdir), Path(args.registry))))
+        return 0
+
+    from sample_portal import site
+    from sample_portal.server import start
+
+    n_portals = len(site.build_portals(1))
+    per_portal = max(1, round(args.reports / n_portals))
+    with tempfile.TemporaryDirectory(prefix="ogi-e2e-") as tmp:
+        tmp_p = Path(tmp)
+        portal = start("127.0.0.1", 0, reports_per_portal=per_portal)
+        try:
+            registry = portal.write_registry(tmp_p / "registry.yaml")
+            expected = len(portal.expected_reports())
+            print(f"sample portal {portal.base_url}: {n_portals} portals × {per_portal} reports "
+                  f"= {expected} report pages (+ attachments and decoys)")
+            results = {}
+            for mode in (["flow"] + ([] if args.skip_direct else ["flow1", "direct"])):
+                wd = tmp_p / mode
+                (wd / "data").mkdir(parents=True)
+                _config(wd / "ogi.yaml", wd / "data")
+                first = _run_child(mode, wd, registry)
+                rerun = _run_child(mode, wd, registry)
+                results[mode] = (first, rerun)
+                print(_fmt(f"{mode}: first run", first))
+                print(_fmt(f"{mode}: no-change rerun", rerun))
+                ratio = rerun["wall_s"] / first["wall_s"]
+                print(f"{mode}: rerun / first run = {ratio:.1%}  (target ≤ 10%: {'OK' if ratio <= 0.10 else 'MISSED'})")
+            f_first, f_rerun = results["flow"]
+            print(f"Prefect ephemeral API start-up (warm-up flow, not in the times above): "
+                  f"{f_first.get('prefect_startup_s', 0):.2f} s")
+            if "direct" in results:
+                d_first, d_rerun = results["direct"]
+                o_first, o_rerun = results["flow1"]
+                print("reference: the same functions called directly, no Prefect, one portal at a time")
+                print(f"  Prefect overhead ratio (flow, 1 portal at a time / direct): first run "
+                      f"{o_first['wall_s']:.2f} / {d_first['wall_s']:.2f} s = {o_first['wall_s'] / d_first['wall_s']:.2f}×, "
+                      f"rerun {o_rerun['wall_s']:.2f} / {d_rerun['wall_s']:.2f} s = {o_rerun['wall_s'] / d_rerun['wall_s']:.2f}×")
+                print(f"  flow with {os.environ.get('OGI_PORTAL_CONCURRENCY', '4')} portals at a time / direct: first run "
+                      f"{f_first['wall_s'] / d_first['wall_s']:.2f}×, rerun {f_rerun['wall_s'] / d_rerun['wall_s']:.2f}×")
+        finally:
+            portal.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

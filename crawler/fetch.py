@@ -1,0 +1,385 @@
+"""One polite, safe, recorded HTTP fetch — everything the crawler sends goes through :class:`Fetcher`.
+
+Per request: allowed-host check → robots.txt (protego, cached per host) → per-host concurrency slot and
+minimum delay → global concurrency cap → conditional headers from the archive → manual redirects (each
+hop checked against the allowed hosts and robots) → streamed body with a size cap → archive the body
+*before* returning it → a :class:`~crawler.types.FetchRecord` in the fetch log.  Transient failures
+(timeouts, resets, truncated bodies, 429/5xx, anti-crawl pages) are retried with exponential backoff and
+jitter, honouring ``Retry-After``; every failed attempt is logged and a final failure becomes a
+:class:`~crawler.types.FetchFailure` with its kind, reason and attempt count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import re
+import ssl
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+from protego import Protego
+
+from crawler.archive import Archive, UrlState, utcnow
+from crawler.links import decode_html
+from crawler.types import FetchFailure, FetchRecord, PortalCrawl
+from ogi.config import CrawlSettings
+from ogi.registry import Portal
+
+_ANTI_CRAWL = re.compile(r"验证码|访问过于频繁|安全验证|访问受限|请开启JavaScript|滑动验证|WAF|拦截", re.I)
+TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
+
+
+class FetchError(Exception):
+    def __init__(self, kind: str, reason: str, *, status: int | None = None, transient: bool = True,
+                 retry_after: float | None = None, body: bytes | None = None, headers: dict | None = None):
+        super().__init__(f"{kind}: {reason}")
+        self.kind, self.reason, self.status, self.transient = kind, reason, status, transient
+        self.retry_after, self.body, self.headers = retry_after, body, headers or {}
+
+
+@dataclass
+class FetchResult:
+    url: str  # the URL asked for (the archive key)
+    final_url: str  # after redirects
+    status: int
+    body: bytes | None  # None on 304
+    headers: dict[str, str]
+    sha256: str | None
+    not_modified: bool
+    prior: UrlState | None
+    content_type: str | None
+
+    def text(self) -> str:
+        return decode_html(self.body or b"", self.content_type)[0]
+
+
+@dataclass
+class HostPolicy:
+    """Per-host politeness shared by every portal of one crawl: slots, pacing, robots.txt."""
+
+    settings: CrawlSettings
+    global_sem: asyncio.Semaphore
+    _sems: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _next: dict[str, float] = field(default_factory=dict)
+    _delay: dict[str, float] = field(default_factory=dict)
+    robots: dict[str, Protego | None] = field(default_factory=dict)
+    robots_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    robots_errors: dict[str, tuple[str, str]] = field(default_factory=dict)  # host -> (kind, reason)
+
+    @classmethod
+    def create(cls, settings: CrawlSettings) -> "HostPolicy":
+        return cls(settings, asyncio.Semaphore(max(1, settings.global_concurrency)))
+
+    def sem(self, host: str) -> asyncio.Semaphore:
+        if host not in self._sems:
+            n = self.settings.per_host_concurrency if self.settings.polite else self.settings.global_concurrency
+            self._sems[host] = asyncio.Semaphore(max(1, n))
+        return self._sems[host]
+
+    def set_crawl_delay(self, host: str, delay: float | None) -> None:
+        if delay and self.settings.polite:
+            self._delay[host] = min(float(delay), 30.0)
+
+    async def pace(self, host: str) -> None:
+        """Wait for this host's next free slot (min delay between two requests to one host)."""
+        if not self.settings.polite:
+            return
+        delay = max(self.settings.min_delay_s, self._delay.get(host, 0.0))
+        if delay <= 0:
+            return
+        now = time.monotonic()
+        at = max(now, self._next.get(host, 0.0))
+        self._next[host] = at + delay
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+def hostkey(url: str) -> str:
+    p = urlsplit(url)
+    return f"{p.scheme}://{p.netloc.lower()}"
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def classify_exception(e: Exception) -> tuple[str, str, bool]:
+    """(kind, reason, transient) for an httpx / network exception."""
+    msg = str(e) or e.__class__.__name__
+    cause = e.__cause__ or e.__context__
+    if isinstance(e, httpx.TimeoutException):
+        return "timeout", f"{e.__class__.__name__}: {msg}", True
+    if isinstance(cause, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in msg or "SSL" in msg[:40]:
+        return "tls", f"TLS error: {msg} (set verify_tls: false for this portal to opt out)", False
+    if isinstance(e, httpx.RemoteProtocolError):
+        if "incomplete" in msg.lower() or "without sending complete message body" in msg or "expected" in msg.lower():
+            return "truncated", f"body shorter than Content-Length: {msg}", True
+        return "reset", f"connection closed: {msg}", True
+    if isinstance(e, httpx.ConnectError):
+        return "connect", msg, True
+    if isinstance(e, (httpx.ReadError, httpx.WriteError, ConnectionResetError)):
+        return "reset", f"connection reset: {msg}", True
+    if isinstance(e, httpx.TransportError):
+        return "network", f"{e.__class__.__name__}: {msg}", True
+    return "error", f"{e.__class__.__name__}: {msg}", False
+
+
+class Fetcher:
+    """Fetches for one portal, recording into its :class:`PortalCrawl` and the archive."""
+
+    def __init__(self, portal: Portal, archive: Archive, settings: CrawlSettings, client: httpx.AsyncClient,
+                 policy: HostPolicy, crawl: PortalCrawl):
+        self.portal, self.archive, self.settings, self.client = portal, archive, settings, client
+        self.policy, self.crawl = policy, crawl
+        self.pages = 0  # requests counted against max_pages_per_portal
+        self.page_cap = portal.max_pages or settings.max_pages_per_portal
+
+    # ------------------------------------------------------------------ recording
+
+    def _record(self, url: str, kind: str, status: int | None, *, sha: str | None = None, nbytes: int = 0,
+                attempts: int = 1, error: str | None = None, elapsed_ms: float = 0.0, headers=None,
+                conditional: bool = False, log_archive: bool = True) -> FetchRecord:
+        rec = FetchRecord(self.portal.id, url, utcnow(), kind, status, sha, nbytes, attempts, error, elapsed_ms)
+        self.crawl.fetches.append(rec)
+        if log_archive:
+            self.archive.log(rec, headers=headers, conditional=conditional)
+        return rec
+
+    def fail(self, url: str, kind: str, reason: str, attempts: int = 1) -> None:
+        self.crawl.failures.append(FetchFailure(self.portal.id, url, kind, reason, attempts))
+
+    # ------------------------------------------------------------------ robots
+
+    async def allowed_by_robots(self, url: str) -> bool:
+        hk = hostkey(url)
+        if hk not in self.policy.robots:
+            lock = self.policy.robots_locks.setdefault(hk, asyncio.Lock())
+            async with lock:
+                if hk not in self.policy.robots:
+                    self.policy.robots[hk] = await self._load_robots(hk)
+        rp = self.policy.robots[hk]
+        if rp is None:
+            return True
+        return rp.can_fetch(url, self.client.headers.get("User-Agent", "*"))
+
+    async def _load_robots(self, hk: str) -> Protego | None:
+        url = hk + "/robots.txt"
+        try:
+            res = await self._get(url, kind="robots", conditional=False, check_robots=False, store=True)
+        except FetchError as e:
+            if e.status is not None and 400 <= e.status < 500:
+                return None  # no robots.txt: everything allowed (RFC 9309 §2.3.1.3)
+            # Unreachable robots.txt (5xx, network): RFC 9309 says assume complete disallow.
+            self.policy.robots_errors[hk] = (e.kind, f"robots.txt unreachable ({e.reason}): nothing fetched (RFC 9309)")
+            return Protego.parse("User-agent: *\nDisallow: /")
+        if res is None or res.body is None:
+            return None
+        rp = Protego.parse(res.body.decode("utf-8", "replace"))
+        self.policy.set_crawl_delay(urlsplit(hk).netloc.lower(), rp.crawl_delay(self.client.headers.get("User-Agent", "*")))
+        return rp
+
+    # ------------------------------------------------------------------ the fetch
+
+    async def fetch(self, url: str, *, kind: str, conditional: bool = True, method: str = "GET",
+                    data: dict | None = None, link_text: str | None = None, list_date=None,
+                    parent_url: str | None = None) -> FetchResult | None:
+        """Fetch ``url``; None when it failed (the failure is recorded).  Never raises for HTTP trouble."""
+        try:
+            return await self._get(url, kind=kind, conditional=conditional, method=method, data=data,
+                                   link_text=link_text, list_date=list_date, parent_url=parent_url)
+        except FetchError as e:
+            return None if e.kind else None
+
+    async def _get(self, url: str, *, kind: str, conditional: bool, method: str = "GET", data: dict | None = None,
+                   check_robots: bool = True, store: bool = True, link_text=None, list_date=None,
+                   parent_url=None) -> FetchResult | None:
+        s = self.settings
+        if not self.portal.allows(url):
+            self._record(url, kind, None, error=f"offsite: {urlsplit(url).hostname} not in allowed_hosts")
+            self.fail(url, "offsite", f"host {urlsplit(url).hostname} is not in the portal's allowed_hosts")
+            raise FetchError("offsite", "not allowed", transient=False)
+        if check_robots and not await self.allowed_by_robots(url):
+            fkind, reason = self.policy.robots_errors.get(hostkey(url), ("robots", "disallowed by robots.txt"))
+            self._record(url, kind, None, error=f"{fkind}: {reason}")
+            self.fail(url, fkind, reason)
+            raise FetchError("robots", "disallowed", transient=False)
+        if kind != "robots":
+            if self.pages >= self.page_cap:
+                self.fail(url, "page_cap", f"max pages per portal ({self.page_cap}) reached")
+                self.crawl.listing_complete = self.crawl.listing_complete and kind not in ("list", "list_api")
+                raise FetchError("page_cap", "cap reached", transient=False)
+            self.pages += 1
+        prior = self.archive.latest(url) if method == "GET" else None
+        headers: dict[str, str] = {}
+        use_validators = conditional and getattr(s, "conditional", True)
+        if use_validators and prior is not None and prior.sha256 and self.archive.has(prior.sha256):
+            if prior.etag:
+                headers["If-None-Match"] = prior.etag
+            if prior.last_modified:
+                headers["If-Modified-Since"] = prior.last_modified
+        else:
+            prior = prior if prior and prior.sha256 else None
+        is_conditional = bool(headers)
+        attempts = 0
+        while True:
+            attempts += 1
+            t0 = time.perf_counter()
+            try:
+                status, final_url, resp_headers, body = await self._exchange(url, method, headers, data, kind)
+                elapsed = (time.perf_counter() - t0) * 1000
+                if status == 304 and is_conditional:
+                    self.crawl.requests += 1
+                    self._record(url, kind, 304, sha=prior.sha256, attempts=attempts, elapsed_ms=elapsed,
+                                 headers=resp_headers, conditional=True)
+                    self.archive.touch(url, headers=resp_headers, link_text=link_text, list_date=list_date,
+                                       parent_url=parent_url)
+                    return FetchResult(url, final_url, 304, None, resp_headers, prior.sha256, True, prior,
+                                       prior.content_type)
+                self.crawl.requests += 1
+                self.crawl.bytes += len(body)
+                ctype = resp_headers.get("content-type")
+                if status in TRANSIENT_STATUS:
+                    raise FetchError("http_429" if status == 429 else "http_5xx", f"HTTP {status}", status=status,
+                                     retry_after=_retry_after(resp_headers.get("retry-after")), body=body,
+                                     headers=resp_headers)
+                if status >= 400:
+                    raise FetchError("http_404" if status in (404, 410) else f"http_{status}", f"HTTP {status}",
+                                     status=status, transient=False, body=body, headers=resp_headers)
+                if kind in ("list", "report_page", "start") and status == 200 and _looks_anti_crawl(body, ctype):
+                    raise FetchError("anti_crawl", "an anti-crawl / captcha page was served with status 200",
+                                     status=200, body=body, headers=resp_headers)
+                sha = None
+                if store:
+                    # hashing + gzip release the GIL: archive in a worker thread, overlapping the next downloads
+                    sha = await _maybe_thread(
+                        self.archive.put, url, body, portal_id=self.portal.id, kind=kind, status=status,
+                        headers=resp_headers, attempts=attempts, elapsed_ms=elapsed, conditional=is_conditional,
+                        link_text=link_text, list_date=list_date, parent_url=parent_url)
+                rec = FetchRecord(self.portal.id, url, utcnow(), kind, status, sha, len(body), attempts, None, elapsed)
+                self.crawl.fetches.append(rec)
+                return FetchResult(url, final_url, status, body, resp_headers, sha, False, prior, ctype)
+            except FetchError as e:
+                elapsed = (time.perf_counter() - t0) * 1000
+                if e.kind in ("offsite", "robots", "redirects", "too_large", "page_cap"):
+                    # already recorded where detected (offsite/robots on a redirect hop) or recorded here
+                    if e.kind in ("redirects", "too_large"):
+                        self._record(url, kind, e.status, attempts=attempts, error=f"{e.kind}: {e.reason}",
+                                     elapsed_ms=elapsed)
+                        self.fail(url, e.kind, e.reason, attempts)
+                    raise
+                if e.body is not None and store:
+                    # Keep what the server said (error pages, anti-crawl pages) without touching the URL state.
+                    sha = self.archive.put(url, e.body, portal_id=self.portal.id, kind=kind, status=e.status or 0,
+                                           headers=e.headers, attempts=attempts, elapsed_ms=elapsed,
+                                           conditional=is_conditional, error=f"{e.kind}: {e.reason}",
+                                           update_state=False)
+                    self.crawl.fetches.append(FetchRecord(self.portal.id, url, utcnow(), kind, e.status, sha,
+                                                          len(e.body), attempts, f"{e.kind}: {e.reason}", elapsed))
+                else:
+                    self._record(url, kind, e.status, attempts=attempts, error=f"{e.kind}: {e.reason}",
+                                 elapsed_ms=elapsed)
+                if not e.transient or attempts > s.retries:
+                    if kind != "robots":
+                        self.fail(url, e.kind, e.reason, attempts)
+                    raise
+                await asyncio.sleep(self._backoff(attempts, e.retry_after))
+            except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
+                elapsed = (time.perf_counter() - t0) * 1000
+                self.crawl.requests += 1
+                fkind, reason, transient = classify_exception(exc)
+                if fkind == "tls" and not self.portal.verify_tls:
+                    fkind, transient = "tls", False
+                self._record(url, kind, None, attempts=attempts, error=f"{fkind}: {reason}", elapsed_ms=elapsed)
+                if not transient or attempts > s.retries:
+                    if kind != "robots":
+                        self.fail(url, fkind, reason, attempts)
+                    raise FetchError(fkind, reason, transient=False) from None
+                await asyncio.sleep(self._backoff(attempts, None))
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        s = self.settings
+        base = min(s.backoff_max_s, s.backoff_base_s * (2 ** (attempt - 1)))
+        delay = base * (0.5 + random.random() / 2)  # jitter: 50–100 % of the exponential step
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, s.backoff_max_s))
+        return delay
+
+    async def _exchange(self, url: str, method: str, headers: dict[str, str], data: dict | None,
+                        kind: str) -> tuple[int, str, dict[str, str], bytes]:
+        """One request with manual redirects; every hop is checked (hosts, robots) and paced."""
+        s = self.settings
+        current = url
+        for hop in range(s.max_redirects + 1):
+            host = urlsplit(current).netloc.lower()
+            async with self.policy.sem(host):
+                await self.policy.pace(host)
+                async with self.policy.global_sem:
+                    req = self.client.build_request(method, current, headers=headers, data=data)
+                    resp = await self.client.send(req, stream=True)
+                    try:
+                        status = resp.status_code
+                        rh = {k.lower(): v for k, v in resp.headers.items()}
+                        if status in (301, 302, 303, 307, 308) and "location" in rh:
+                            await resp.aclose()
+                            nxt = httpx.URL(current).join(rh["location"])
+                            nxt_s = str(nxt.copy_with(fragment=None))
+                            if not self.portal.allows(nxt_s):
+                                reason = f"redirect from {current} to off-portal host {nxt.host}"
+                                self._record(url, kind, status, error=f"offsite_redirect: {reason}")
+                                self.fail(url, "offsite_redirect", reason)
+                                raise FetchError("offsite", reason, status=status, transient=False)
+                            if not await self.allowed_by_robots(nxt_s):
+                                self._record(url, kind, status, error=f"robots: redirect target {nxt_s} disallowed")
+                                self.fail(url, "robots", f"redirect target {nxt_s} disallowed by robots.txt")
+                                raise FetchError("robots", "redirect disallowed", transient=False)
+                            current = nxt_s
+                            if status == 303:
+                                method, data = "GET", None
+                            continue
+                        declared = rh.get("content-length")
+                        if declared and declared.isdigit() and int(declared) > s.max_body_bytes:
+                            raise FetchError("too_large", f"Content-Length {declared} > max_body_bytes {s.max_body_bytes}",
+                                             status=status, transient=False)
+                        chunks: list[bytes] = []
+                        size = 0
+                        async for chunk in resp.aiter_bytes():
+                            size += len(chunk)
+                            if size > s.max_body_bytes:
+                                raise FetchError("too_large", f"body exceeds max_body_bytes {s.max_body_bytes}",
+                                                 status=status, transient=False)
+                            chunks.append(chunk)
+                        return status, current, rh, b"".join(chunks)
+                    finally:
+                        await resp.aclose()
+        raise FetchError("redirects", f"more than {s.max_redirects} redirects", transient=False)
+
+
+def _looks_anti_crawl(body: bytes, ctype: str | None) -> bool:
+    if len(body) > 30_000 or (ctype and "html" not in ctype.lower()):
+        return False
+    text = decode_html(body, ctype)[0]
+    head = text[:4000]
+    return bool(_ANTI_CRAWL.search(head)) and "政府信息公开" not in head[:2000]
+
+
+_ARCHIVE_IN_THREAD = True
+
+
+async def _maybe_thread(fn, *args, **kw):
+    """Run ``fn`` in a worker thread (hashing and gzip release the GIL, overlapping the next downloads)."""
+    if _ARCHIVE_IN_THREAD:
+        return await asyncio.to_thread(fn, *args, **kw)
+    return fn(*args, **kw)

@@ -1,0 +1,164 @@
+"""PDF and DOCX reports → :class:`Document`.
+
+PDF (pdfplumber): per page, ruled tables from ``find_tables`` (frames around prose are rejected:
+a table needs several rows with two or more filled cells) and the text lines outside them, merged
+in reading order.  Spaces that PDF layout puts around CJK characters ("2023 年") are removed.
+Merged cells come back as ``None`` continuation cells, which the table reader treats like a row
+that lost its group cell; a table split across pages is merged like an HTML split table.
+
+DOCX (python-docx): body paragraphs and tables in document order; merged cells are repeated by
+python-docx, i.e. already span-expanded.  The zip is checked before parsing (size, member count,
+compression ratio) so a zip bomb is refused instead of inflated.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from extractors.document import Block, Document, RawTable
+from extractors.model import UnreadableInput
+
+MAX_PDF_PAGES = 200
+MAX_UNZIPPED = 200 * 1024 * 1024
+_CJK_SPACE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])[ \t]+|[ \t]+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+_PAGE_NO = re.compile(r"^[-—–\s]*\d{1,3}[-—–\s]*$|^第\s*\d+\s*页")
+
+
+def _clean(text: str) -> str:
+    return _CJK_SPACE.sub("", " ".join(text.split()))
+
+
+def read_attachment(kind: str, data: bytes) -> tuple[Document, str | None]:
+    if kind == "pdf":
+        return read_pdf(data), None
+    if kind == "docx":
+        return read_docx(data), None
+    raise UnreadableInput(f"unsupported document type: {kind}")
+
+
+def _is_real_table(rows: list[list[str | None]]) -> bool:
+    if len(rows) < 2:
+        return False
+    multi = sum(1 for r in rows if sum(1 for c in r if c not in (None, "")) >= 2)
+    return multi >= max(2, len(rows) * 0.3)
+
+
+def read_pdf(data: bytes) -> Document:
+    try:
+        import pdfplumber
+        from pdfminer.pdfparser import PDFSyntaxError
+    except ImportError as e:  # pragma: no cover - dependency is declared
+        raise UnreadableInput(f"PDF support unavailable: {e}") from None
+    doc = Document(is_html=False)
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            if len(pdf.pages) > MAX_PDF_PAGES:
+                raise UnreadableInput(f"PDF has {len(pdf.pages)} pages (cap {MAX_PDF_PAGES})")
+            title = (pdf.metadata or {}).get("Title")
+            if isinstance(title, str) and title.strip():
+                doc.title_candidates.append(title.strip())
+            for page in pdf.pages:
+                items: list[tuple[float, str, object]] = []
+                boxes = []
+                for t in page.find_tables():
+                    rows = t.extract()
+                    if _is_real_table(rows):
+                        boxes.append(t.bbox)
+                        grid = [[None if c is None else _clean(c) for c in row] for row in rows]
+                        items.append((t.bbox[1], "table", grid))
+                for line in page.extract_text_lines():
+                    cy = (line["top"] + line["bottom"]) / 2
+                    cx = (line["x0"] + line["x1"]) / 2
+                    if any(b[0] - 1 <= cx <= b[2] + 1 and b[1] - 1 <= cy <= b[3] + 1 for b in boxes):
+                        continue
+                    text = _clean(line["text"])
+                    if text and not _PAGE_NO.match(text):
+                        items.append((line["top"], "text", text))
+                items.sort(key=lambda x: (x[0], x[1] == "text"))
+                for _, kind, payload in items:
+                    if kind == "table":
+                        idx = len(doc.tables)
+                        grid = payload  # type: ignore[assignment]
+                        width = max(len(r) for r in grid)
+                        doc.tables.append(RawTable(idx, [list(r) + [None] * (width - len(r)) for r in grid]))
+                        doc.blocks.append(Block("", table=idx))
+                    else:
+                        doc.blocks.append(Block(payload))  # type: ignore[arg-type]
+    except UnreadableInput:
+        raise
+    except (PDFSyntaxError, Exception) as e:  # noqa: BLE001 - pdfminer raises many types on broken files
+        raise UnreadableInput(f"unreadable PDF: {type(e).__name__}: {e}") from None
+    _pdf_title(doc)
+    return doc
+
+
+def _pdf_title(doc: Document) -> None:
+    """The title is often printed over two lines ("洪泽区人民政府" / "2023年政府信息公开工作年度报告")."""
+    texts = [b.text for b in doc.blocks[:6] if b.table is None]
+    for i, t in enumerate(texts):
+        if re.search(r"年度?报告", t):
+            title = t
+            if i > 0 and len(texts[i - 1]) <= 30 and not re.search(r"[。，,]", texts[i - 1]) and not re.match(r"^\d{4}", t) is None:
+                title = texts[i - 1] + t
+            elif i > 0 and len(texts[i - 1]) <= 30 and re.match(r"^\d{4}", t):
+                title = texts[i - 1] + t
+            doc.title_candidates.insert(0, title)
+            doc.blocks[i].heading = True
+            return
+
+
+def _check_zip(data: bytes) -> zipfile.ZipFile:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as e:
+        raise UnreadableInput(f"broken DOCX (zip): {e}") from None
+    infos = zf.infolist()
+    total = sum(i.file_size for i in infos)
+    if len(infos) > 2000 or total > MAX_UNZIPPED or (total > 10 * 1024 * 1024 and total > 100 * max(1, len(data))):
+        raise UnreadableInput(f"DOCX refused: {len(infos)} members, {total:,} bytes uncompressed (zip bomb guard)")
+    if "word/document.xml" not in zf.namelist():
+        raise UnreadableInput("not a Word document (no word/document.xml)")
+    return zf
+
+
+def read_docx(data: bytes) -> Document:
+    _check_zip(data)
+    try:
+        import docx
+        from docx.table import Table as DocxTable
+        from docx.text.paragraph import Paragraph
+    except ImportError as e:  # pragma: no cover
+        raise UnreadableInput(f"DOCX support unavailable: {e}") from None
+    try:
+        d = docx.Document(io.BytesIO(data))
+    except Exception as e:  # noqa: BLE001
+        raise UnreadableInput(f"unreadable DOCX: {type(e).__name__}: {e}") from None
+    doc = Document(is_html=False)
+    title = (d.core_properties.title or "").strip()
+    if title:
+        doc.title_candidates.append(title)
+    body = d.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            text = " ".join(Paragraph(child, d).text.split())
+            if text:
+                doc.blocks.append(Block(text))
+        elif tag == "tbl":
+            table = DocxTable(child, d)
+            grid: list[list[str | None]] = []
+            for row in table.rows:
+                grid.append([" ".join(c.text.split()) for c in row.cells])
+            width = max((len(r) for r in grid), default=0)
+            idx = len(doc.tables)
+            doc.tables.append(RawTable(idx, [r + [None] * (width - len(r)) for r in grid]))
+            doc.blocks.append(Block("", table=idx))
+    for b in doc.blocks:
+        if b.table is None:
+            if re.search(r"年度?报告", b.text) and len(b.text) <= 80:
+                doc.title_candidates.insert(0, b.text)
+                b.heading = True
+            break
+    return doc

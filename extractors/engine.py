@@ -1,0 +1,241 @@
+"""``extract()``: bytes in, :class:`~extractors.model.Report` out.  Pure; never raises for a readable input."""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urljoin
+
+from extractors import metadata as md
+from extractors.classify import anti_crawl, decoy_reason, detect_template, is_report_title
+from extractors.decode import MAX_BYTES, check_binary, decode, is_html, sniff_kind
+from extractors.document import Document
+from extractors.model import Report, Section, UnreadableInput
+from extractors.sections import find_headings
+from extractors.tables import read_tables
+
+log = logging.getLogger(__name__)
+
+_END = re.compile(
+    r"^[【\[]?(?:打印本页|打印|关闭窗口|关闭|上一篇|下一篇|相关(?:链接|文章|阅读|信息|新闻)|版权所有|主办单位|主办[:：]|网站标识码|"
+    r"扫一扫|分享到|责任编辑|字体[:：]?|【?字号|收藏本页|返回顶部)"
+)
+_PREAMBLE = re.compile(r"条例|本报告|年度报告|统计(?:期限|时限|时间)|编制")
+_ATTACH = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|et)(?:$|[?#&])|filename=[^&]*\.(?:pdf|docx?|xlsx?|wps)", re.I)
+_IMG_SKIP = re.compile(r"logo|icon|share|qrcode|ewm|erweima|weixin|wechat|weibo|banner|arrow|btn|button|spacer|blank\.gif|dot\.|line\.|bg[_.]|jiucuo|conac|blue\.png|red\.png|_gh", re.I)
+_MAX_SECTION_TEXT = 200_000
+_WS = re.compile(r"[\s\u00a0\u3000]+")
+
+
+def extract(
+    data: bytes,
+    *,
+    url: str | None = None,
+    content_type: str | None = None,
+    filename: str | None = None,
+    validate: bool = True,
+    max_bytes: int = MAX_BYTES,
+) -> Report:
+    """Read one document.  Raises :class:`UnreadableInput` for empty/binary/undecodable/oversized input."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("extract() takes bytes")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise UnreadableInput(f"input too large: {len(data):,} bytes (cap {max_bytes:,} bytes)")
+    if not data.strip():
+        raise UnreadableInput("empty input (no content)")
+    kind = sniff_kind(data, content_type, filename)
+    if kind in ("pdf", "docx"):
+        from extractors.attachments import read_attachment
+
+        doc, enc = read_attachment(kind, data)
+        return _finish(doc, enc, url, validate)
+    if kind in ("zip", "ole"):
+        raise UnreadableInput(f"binary {kind.upper()} container that is not a supported document")
+    check_binary(data)
+    text, enc = decode(data, content_type)
+    if is_html(text, content_type, filename):
+        from extractors.htmldoc import read_html
+
+        doc = read_html(text)
+    else:
+        from extractors.textdoc import read_text
+
+        doc = read_text(text)
+    return _finish(doc, enc, url, validate)
+
+
+def _finish(doc: Document, enc: str | None, url: str | None, validate: bool) -> Report:
+    try:
+        report = build_report(doc, enc, url)
+    except Exception as e:  # noqa: BLE001 - the contract is "never an unhandled exception"
+        log.exception("extractor failed on %s", url)
+        return Report(is_report=False, reason=f"extractor error: {type(e).__name__}: {e}", encoding=enc, source_url=url)
+    if validate and report.is_report:
+        from extractors.rules import validate as run_rules
+
+        try:
+            report.findings = run_rules(report)
+        except Exception as e:  # noqa: BLE001
+            log.exception("rules failed on %s", url)
+            report.findings = []
+            report.reason = f"validator error: {type(e).__name__}: {e}"
+    return report
+
+
+def _about_disclosure(title: str, text: str) -> bool:
+    """A 政府信息公开 report says so in its title (or, when there is no usable title, in its opening text)."""
+    if re.search(r"信息公开|政务公开", title):
+        return True
+    if title and is_report_title(title):
+        return False  # e.g. 法治政府建设年度报告, 部门决算报告: another annual report
+    return bool(re.search(r"政府信息公开", text[:3000]))
+
+
+def _body_range(doc: Document, headings: list[tuple[int, int, str, str]]) -> tuple[int, int]:
+    blocks = doc.blocks
+    if headings:
+        start = headings[0][0]
+        i = start - 1
+        steps = 0
+        while i >= 0 and steps < 6:
+            b = blocks[i]
+            if b.chrome or b.heading or b.table is not None:
+                break
+            if _PREAMBLE.search(b.text) and len(b.text) > 15:
+                start = i
+            i -= 1
+            steps += 1
+        from_ = headings[-1][0]
+    else:
+        start = 0
+        for i, b in enumerate(blocks):
+            if b.heading and is_report_title(b.text):
+                start = i + 1
+                break
+        from_ = start
+    end = len(blocks)
+    for i in range(from_ + 1, len(blocks)):
+        b = blocks[i]
+        if b.table is None and not b.chrome and _END.match(b.text):
+            end = i
+            break
+    return start, end
+
+
+def build_report(doc: Document, enc: str | None, url: str | None) -> Report:
+    blocks = doc.blocks
+    all_text = "\n".join(b.text for b in blocks if b.table is None)
+    title = md.pick_title(doc.title_candidates)
+    report = Report(is_report=False, title=title, encoding=enc, source_url=url)
+
+    if not blocks:
+        report.reason = "no text content"
+        return report
+    if anti_crawl(all_text):
+        report.reason = "anti-crawl or access-denied page (e.g. 访问过于频繁/验证码), not a report"
+        report.text = all_text[:2000]
+        return report
+    if doc.has_password_input and len(all_text) < 5000:
+        report.reason = "a login page, not a report"
+        return report
+    if doc.truncated:
+        report.reason = "truncated document: the HTML ends before </html> (incomplete download?); not read as a report"
+        return report
+
+    # blocks that are nothing but a link ("related articles" lists, pagers): never report text
+    for link in doc.links:
+        if link.block < len(blocks) and link.text and blocks[link.block].text == link.text and not _ATTACH.search(link.href):
+            blocks[link.block].chrome = True
+    headings = find_headings(blocks)
+    if doc.unclosed and headings and headings[-1][1] < 6:
+        report.reason = (f"truncated document: no closing </body>/</html> and the text stops after section "
+                         f"{headings[-1][1]} of 6 (incomplete download?); not read as a report")
+        return report
+    start, end = _body_range(doc, headings)
+    body_table_ids = {blocks[i].table for i in range(start, end) if blocks[i].table is not None and not blocks[i].chrome}
+    reading = read_tables([(t.index, t.grid) for t in doc.tables], body_table_ids)
+    report.tables = reading.tables
+    report.facts = reading.facts
+
+    # sections
+    sections: list[Section] = []
+    for n, (bi, number, heading, rest) in enumerate(headings):
+        stop = headings[n + 1][0] if n + 1 < len(headings) else end
+        parts = [rest] if rest else []
+        parts += [blocks[i].text for i in range(bi + 1, stop) if blocks[i].table is None and not blocks[i].chrome]
+        sections.append(Section(number, heading, "\n".join(parts)[:_MAX_SECTION_TEXT]))
+    report.sections = sections
+    body_blocks = [b.text for b in blocks[start:end] if b.table is None and not b.chrome]
+    report.text = "\n".join(body_blocks)
+
+    # metadata
+    meta_texts = [" ".join(c for c in row if c) for t in reading.tables if t.kind == "meta" for row in t.grid]
+    pre_texts = [b.text for b in blocks[:start] if b.table is None] + meta_texts
+    for name, label in (("pubdate", "发布日期"), ("publishdate", "发布日期"), ("firstpublishedtime", "发布日期"),
+                        ("contentsource", "信息来源"), ("author", "来源")):
+        if name in doc.meta:
+            pre_texts.append(f"{label}：{doc.meta[name]}")
+    # "label cell | value cell" pairs of metadata tables, written "label：value" for the regexes
+    for t in reading.tables:
+        if t.kind == "meta":
+            for row in t.grid:
+                cells = [c for c in row if c]
+                pre_texts += [f"{a}：{b}" for a, b in zip(cells, cells[1:]) if len(a) <= 6]
+    sign_agency, sign_date = md.signature(body_blocks)
+    report.published = md.labelled_date(pre_texts) or md.labelled_date([b.text for b in blocks[end:] if b.table is None]) or sign_date
+    report.agency = md.labelled_agency(pre_texts) or sign_agency or md.agency_from_title(title)
+    report.year = md.title_year(title) or md.period_year(report.text) or md.title_year(report.text[:300])
+
+    # attachments and images in the body
+    base = url or ""
+    seen: set[str] = set()
+    for link in doc.links:
+        if start <= link.block <= end and _ATTACH.search(link.href):
+            absu = urljoin(base, link.href) if base else link.href
+            if absu not in seen:
+                seen.add(absu)
+                report.attachments.append(absu)
+    has_t3 = any(t.kind == "t3" for t in reading.tables)
+    has_t4 = any(t.kind == "t4" for t in reading.tables)
+    if not (has_t3 and has_t4):
+        for img in doc.images:
+            if start <= img.block <= end and not _IMG_SKIP.search(img.src):
+                report.images.append(urljoin(base, img.src) if base else img.src)
+
+    # report or not
+    # template votes: the official tables' normalised text (computed once while classifying) plus the body
+    # text with whitespace removed (NFKC over the whole body would cost more than the rest of the page)
+    norm = "".join(reading.texts) + _WS.sub("", report.text)
+    decoy = decoy_reason(title) if title else None
+    has_tables = has_t3 or has_t4
+    n_sections = len({s.number for s in sections})
+    report_links = sum(1 for link in doc.links if is_report_title(link.text))
+    if decoy and not (is_report_title(title) and "解读" not in title and "图解" not in title and has_tables):
+        report.reason = f"{decoy} (title: {title[:60]})"
+    elif report_links >= 5 and n_sections < 3 and not has_tables:
+        report.reason = f"a list page ({report_links} links to reports), not a report"
+    elif has_tables:
+        report.is_report = True
+    elif n_sections >= 3 and not _about_disclosure(title, report.text):
+        report.reason = (f"an annual report or plan on another subject (no 政府信息公开 in the title, no tables 三/四): "
+                         f"{title[:60] or '—'}")
+    elif n_sections >= 3:
+        report.is_report = True
+    elif is_report_title(title) and re.search(r"信息公开", title) and (report.images or report.attachments):
+        report.is_report = True
+    elif is_report_title(title) and re.search(r"信息公开", title) and len(report.text) > 300:
+        report.is_report = True
+    else:
+        report.reason = f"no report structure: no statutory sections or tables 三/四 (title: {title[:60] or '—'})"
+    if not report.is_report:
+        report.facts = []
+        report.template = "unknown"
+        return report
+    report.template = detect_template(norm, report.facts, report.year)
+    if report.template == "legacy":
+        report.facts = []  # only reliable facts: free-form statistics are not mapped to canonical keys
+        for t in report.tables:
+            if t.kind is None and sum(1 for row in t.grid for c in row if c and c.strip().isdigit()) >= 4:
+                t.kind = "legacy_stats"
+    return report

@@ -1,0 +1,86 @@
+"""The six statutory sections, found by heading *text* (printed numbering may be shifted or restart).
+
+A heading is a short block starting with a top-level numbering (一、 / 第一部分 / 1、) whose text
+matches one of :data:`extractors.formats.SECTIONS`' patterns.  Sections are assigned in increasing
+statutory order so that a sub-heading such as "（一）主动公开政府信息情况" inside 总体情况 (parenthesised,
+hence not top-level) or a repeated phrase later on cannot claim an earlier section.
+"""
+
+from __future__ import annotations
+
+import re
+
+from extractors.document import Block
+from extractors.formats import SECTIONS, normalise_label
+
+_TOP = re.compile(r"^(?:[一二三四五六七八九十]{1,2}\s*[、.．,，]|第[一二三四五六七八九十]{1,2}(?:部分|章|项)[、.．:：\s]?|[1-9]\s*[、.．](?!\d))")
+_MAX_HEADING = 40
+
+
+_RELAXED = re.compile(r"^(?:[(（][一二三四五六七八九十]{1,2}[)）]|[一二三四五六七八九十]{1,2}\s*[、.．,，]|第[一二三四五六七八九十]{1,2}部分|[1-9]\s*[、.．](?!\d))?")
+
+
+def heading_of(text: str, relaxed: bool = False) -> tuple[str, str] | None:
+    """``(heading, rest)`` if the block starts with a top-level numbered heading.
+
+    ``relaxed`` also accepts "（一）…" numbering and unnumbered short blocks (a second pass used only when
+    the strict pass finds fewer than three sections: some reports number their top level like sub-items).
+    """
+    if relaxed:
+        if len(text) > 30:
+            return None
+        return text.rstrip("。：:；;"), ""
+    if not _TOP.match(text):
+        return None
+    m = re.search(r"[。：:；;]", text[:_MAX_HEADING])
+    if m and text[m.end():].strip():
+        return text[: m.start()].strip(), text[m.end():].strip()
+    if len(text) <= _MAX_HEADING:
+        return text.rstrip("。：:；;"), ""
+    return None
+
+
+def match_section(heading: str, after: int, relaxed: bool = False) -> int | None:
+    body = normalise_label((_RELAXED if relaxed else _TOP).sub("", heading, count=1))
+    if relaxed:  # unnumbered or （一）-numbered: the heading must be (nearly) the statutory heading itself
+        for spec in SECTIONS:
+            if spec.number > after and (body == normalise_label(spec.heading) or (
+                    len(body) <= len(spec.heading) + 6 and re.search(spec.patterns[0], body) and body.endswith(("情况", "事项")))):
+                return spec.number
+        return None
+    for spec in SECTIONS:
+        if spec.number <= after:
+            continue
+        if any(re.search(p, body) for p in spec.patterns):
+            return spec.number
+    return None
+
+
+def find_headings(blocks: list[Block], start: int = 0, end: int | None = None) -> list[tuple[int, int, str, str]]:
+    """``[(block_index, statutory_number, heading_as_printed, rest_of_block)]`` in order."""
+    strict = _find(blocks, start, end, relaxed=False)
+    if len(strict) >= 3:
+        return strict
+    relaxed = _find(blocks, start, end, relaxed=True)
+    return relaxed if len(relaxed) > len(strict) else strict
+
+
+def _find(blocks: list[Block], start: int, end: int | None, relaxed: bool) -> list[tuple[int, int, str, str]]:
+    out: list[tuple[int, int, str, str]] = []
+    last = 0
+    end = len(blocks) if end is None else end
+    for i in range(start, end):
+        b = blocks[i]
+        if b.table is not None or b.chrome:
+            continue
+        h = heading_of(b.text, relaxed)
+        if not h:
+            continue
+        number = match_section(h[0], last, relaxed)
+        if number is None:
+            continue
+        out.append((i, number, h[0], h[1]))
+        last = number
+        if number == 6:
+            break
+    return out

@@ -1,0 +1,412 @@
+"""Tables: recognise which official table a grid is, merge split parts, read canonical facts.
+
+Labels are matched on normalised text against :mod:`extractors.formats`; values are read with
+:mod:`extractors.numbers`.  Row labels are built by joining the distinct non-value cells of a grid
+row, so the rowspan-expanded group cell (（三）不予公开 …) is part of each of its rows' labels.
+
+* Table 三 rows: the row's value cells are the cells after its last label cell; trailing then
+  leading blanks are trimmed down to the seven official columns, which are then taken in order.
+  This reads rows that lost their group cell and shifted left (the seed's "5.要求行政机关确认…")
+  and text tables whose header is not aligned.  With fewer than seven value cells the header's
+  column positions are used instead.  Row keys come from the rows present: a table with the
+  three 2021 （六） rows gives ``other_no_correction/other_no_fee/other_misc``, one with a single
+  （六）其他处理 row gives ``other`` (hybrid reports), whatever the template votes say.
+* Table 四: each value cell's key comes from its header path (行政复议 / 未经复议直接起诉 /
+  复议后起诉 × 结果维持 … 总计) after span expansion; if the path does not give fifteen distinct
+  keys (text tables have unaligned headers) a 15-value row is read in the official order.
+* Table 二: per block (第二十条第（N）项), columns come from the block's header row by position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from extractors.formats import T3_OTHER_2019, T4_COLS, TABLES, Label
+from extractors.formats import normalise_label as _normalise_label
+from extractors.model import Fact, Table
+from extractors.numbers import header_unit, parse_cell, to_10k_yuan
+
+Grid = list[list[str | None]]
+
+
+@lru_cache(maxsize=65536)
+def normalise_label(text: str) -> str:
+    return _normalise_label(text)
+
+T3_ROWS: tuple[Label, ...] = tuple(
+    list(TABLES["2021"]["t3"].blocks[0].rows[:-2]) + [T3_OTHER_2019] + list(TABLES["2021"]["t3"].blocks[0].rows[-2:])
+)
+T3_COLS: tuple[Label, ...] = TABLES["2021"]["t3"].blocks[0].cols
+T3_COL_KEYS = [c.key for c in T3_COLS]
+T4_ROW_ORDER = ("review", "litigation_direct", "litigation_after_review")
+T4_COL_ORDER = tuple(c.key for c in T4_COLS)
+
+_GROUPS = (
+    (re.compile(r"\(三\)不予公开|^不予公开"), "denied"),
+    (re.compile(r"\(四\)无法提供|^无法提供"), "unable"),
+    (re.compile(r"\(五\)不予处理|^不予处理"), "rejected"),
+    (re.compile(r"\(六\)其他处理|^其他处理"), "other"),
+)
+_META_LABELS = ("索引号", "发布机构", "公开日期", "发布日期", "成文日期", "文号", "主题分类", "发文机关", "信息来源",
+                "公开方式", "公开范围", "所属机构", "信息分类", "生成日期", "有效性", "时效", "体裁分类", "组配分类", "关键词", "发文字号", "公开时限")
+_T3_CORE = (r"本年新收", r"上年结转", r"予以公开", r"结转下年")
+_T3_PART = (r"国家秘密", r"不掌握", r"信访", r"重复申请", r"其他处理", r"结转下年", r"另行制作", r"过程性", r"\(七\)总计")
+
+
+def _grid_text(grid: Grid) -> str:
+    return normalise_label("".join(c for row in grid for c in row if c))
+
+
+def classify(grid: Grid, t: str | None = None) -> str | None:
+    """Kind of a physical table: t2 | t3 | t3_part | t4 | meta | None."""
+    t = _grid_text(grid) if t is None else t
+    if not t:
+        return None
+    t3_hits = sum(1 for p in _T3_CORE if re.search(p, t))
+    if t3_hits >= 2 and ("自然人" in t or "申请" in t):
+        return "t3"
+    if sum(1 for p in _T3_PART if re.search(p, t)) >= 2 and "第二十条" not in t:
+        return "t3_part"
+    if "行政复议" in t and ("行政诉讼" in t or "直接起诉" in t) and ("维持" in t or "纠正" in t or "审结" in t):
+        return "t4"
+    if "第二十条" in t or ("信息内容" in t and re.search(r"规章|行政许可|行政处罚|行政事业性收费|规范性文件", t)):
+        return "t2"
+    labels = {normalise_label(c).rstrip(":：") for row in grid for c in row if c}
+    meta_hits = sum(1 for lab in _META_LABELS if lab in labels or any(x.startswith(lab + ":") for x in labels))
+    if meta_hits >= 2:
+        return "meta"
+    return None
+
+
+@dataclass(slots=True)
+class TableReading:
+    tables: list[Table] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+    #: normalised text of each official table (t2/t3/t4), for template votes
+    texts: list[str] = field(default_factory=list)
+
+
+def _fact(table: str, row: str, col: str, raw: str | None, ti: int, r: int, c: int, money: bool = False,
+          unit: str | None = None) -> Fact:
+    raw = raw or ""
+    value, kind, cell_unit = parse_cell(raw)
+    if money and value is not None:
+        value = to_10k_yuan(value, cell_unit or unit)
+    return Fact(table, row, col, value, raw, ti, r, c, implicit_zero=(kind == "blank"))
+
+
+def _split_row(row: list[str | None]) -> tuple[str, int]:
+    """(normalised label, index of last label cell) of a grid row; -1 when there is no label."""
+    last = -1
+    for j, cell in enumerate(row):
+        if cell and parse_cell(cell)[1] == "text":
+            last = j
+    if last < 0:
+        return "", -1
+    parts: list[str] = []
+    for cell in row[: last + 1]:
+        if cell and (not parts or parts[-1] != cell):
+            parts.append(cell)
+    return normalise_label("".join(parts)), last
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _rx(lab: Label) -> re.Pattern[str]:
+    key = lab.key + "\x00" + "\x00".join(lab.patterns)
+    rx = _COMPILED.get(key)
+    if rx is None:
+        rx = _COMPILED[key] = re.compile("|".join(f"(?:{p})" for p in lab.patterns))
+    return rx
+
+
+_MATCH_CACHE: dict[tuple[int, str], Label | None] = {}
+_KEEP_ALIVE: dict[int, tuple[Label, ...]] = {}
+
+
+def _match(labels: tuple[Label, ...], text: str) -> Label | None:
+    """First label whose patterns match; memoised per (label set, text) — labels repeat across pages."""
+    key = (id(labels), text)
+    try:
+        return _MATCH_CACHE[key]
+    except KeyError:
+        pass
+    found = None
+    for lab in labels:
+        if _rx(lab).search(text):
+            found = lab
+            break
+    if len(_MATCH_CACHE) > 50_000:
+        _MATCH_CACHE.clear()
+    _KEEP_ALIVE[id(labels)] = labels  # ids stay unique while the tuple lives
+    _MATCH_CACHE[key] = found
+    return found
+
+
+def _header_cols(grid: Grid, labels: tuple[Label, ...], upto: int) -> dict[str, int]:
+    """Grid column of each label, from the deepest non-empty header cell of each column."""
+    cols: dict[str, int] = {}
+    width = len(grid[0]) if grid else 0
+    for j in range(width):
+        deepest = ""
+        for r in range(min(upto, len(grid))):
+            cell = grid[r][j]
+            if cell:
+                deepest = cell
+        if not deepest:
+            continue
+        lab = _match(labels, normalise_label(deepest))
+        if lab and lab.key not in cols:
+            cols[lab.key] = j
+    return cols
+
+
+# ------------------------------------------------------------------------------------- table 三
+
+
+def read_t3(parts: list[tuple[int, Grid]]) -> list[Fact]:
+    facts: list[Fact] = []
+    seen: set[str] = set()
+    header: dict[str, int] = {}
+    for ti, grid in parts:
+        first_data = next((r for r, row in enumerate(grid) if _split_row(row)[1] >= 0 and
+                           any(c is not None and c != "" and parse_cell(c)[1] == "number" for c in row)), len(grid))
+        part_header = _header_cols(grid, T3_COLS, first_data)
+        if len(part_header) >= 4:
+            header = part_header
+        group: str | None = None
+        for r, row in enumerate(grid):
+            label, last = _split_row(row)
+            if last < 0:
+                continue
+            for pat, g in _GROUPS:
+                if pat.search(label):
+                    group = g
+                    break
+            lab = _match(T3_ROWS, label)
+            if lab is None and group == "other" and re.search(r"^\d[.、．,，]?其[他它]", label):
+                lab = next(x for x in T3_ROWS if x.key == "other_misc")
+            if lab is None:
+                continue
+            if lab.group is None:
+                group = None
+            positions = [j for j in range(last + 1, len(row)) if row[j] is not None]
+            if not positions:
+                continue
+            while len(positions) > 7 and row[positions[-1]] == "":
+                positions.pop()
+            while len(positions) > 7 and row[positions[0]] == "":
+                positions.pop(0)
+            if len(positions) == 7:
+                mapping = list(zip(T3_COL_KEYS, positions))
+            elif header and all(header.get(k, -1) > last for k in header):
+                mapping = [(k, j) for k, j in header.items() if row[j] is not None]
+            else:
+                mapping = list(zip(T3_COL_KEYS, positions[:7]))
+            if lab.key in seen:
+                continue
+            seen.add(lab.key)
+            for col, j in mapping:
+                facts.append(_fact("t3", lab.key, col, row[j], ti, r, j))
+    return facts
+
+
+# ------------------------------------------------------------------------------------- table 四
+
+
+def _t4_row_key(path: str) -> str | None:
+    if re.search(r"复议后", path):
+        return "litigation_after_review"
+    if re.search(r"未经复议|直接起诉", path):
+        return "litigation_direct"
+    if "行政复议" in path:
+        return "review"
+    return None
+
+
+def _t4_col_key(path: str) -> str | None:
+    if re.search(r"未审结|尚未", path):
+        return "pending"
+    if re.search(r"总计|合计|小计", path):
+        return "total"
+    if "维持" in path:
+        return "upheld"
+    if "纠正" in path:
+        return "corrected"
+    if re.search(r"其他|其它", path):
+        return "other"
+    return None
+
+
+def read_t4(ti: int, grid: Grid) -> list[Fact]:
+    data_rows = [r for r, row in enumerate(grid)
+                 if sum(1 for c in row if c is not None and parse_cell(c)[1] == "number") >= 3]
+    if not data_rows:
+        data_rows = [r for r, row in enumerate(grid) if row and all(c is None or parse_cell(c)[1] != "text" for c in row)]
+    if not data_rows:
+        return []
+    head_end = data_rows[0]
+    facts: list[Fact] = []
+    # 1. header paths
+    for r in data_rows:
+        row = grid[r]
+        label, last = _split_row(row)
+        keyed: dict[tuple[str, str], int] = {}
+        for j in range(last + 1, len(row)):
+            if row[j] is None:
+                continue
+            path = normalise_label("".join(grid[h][j] or "" for h in range(head_end)))
+            rk = _t4_row_key(label) or _t4_row_key(path)
+            ck = _t4_col_key(path)
+            if rk and ck and (rk, ck) not in keyed:
+                keyed[(rk, ck)] = j
+        expected = 15 if last < 0 or _t4_row_key(label) is None else 5
+        if len(keyed) == expected:
+            for (rk, ck), j in keyed.items():
+                facts.append(_fact("t4", rk, ck, row[j], ti, r, j))
+            continue
+        # 2. official order
+        positions = [j for j in range(last + 1, len(row)) if row[j] is not None]
+        while len(positions) > 15 and row[positions[-1]] == "":
+            positions.pop()
+        while len(positions) > 15 and row[positions[0]] == "":
+            positions.pop(0)
+        if len(positions) == 15 and last < 0:
+            for n, j in enumerate(positions):
+                facts.append(_fact("t4", T4_ROW_ORDER[n // 5], T4_COL_ORDER[n % 5], row[j], ti, r, j))
+        elif _t4_row_key(label) and len(positions) >= 5:
+            rk = _t4_row_key(label)
+            for n, j in enumerate(positions[:5]):
+                facts.append(_fact("t4", rk, T4_COL_ORDER[n], row[j], ti, r, j))
+    # keep the first occurrence of each key
+    out: dict[tuple[str, str], Fact] = {}
+    for f in facts:
+        out.setdefault((f.row, f.col), f)
+    return list(out.values())
+
+
+# ------------------------------------------------------------------------------------- table 二
+
+_T2_BLOCK = re.compile(r"第二十条第\(([一二三四五六七八九十]+)\)项")
+_NUM_ZH = {"一": "1", "五": "5", "六": "6", "八": "8", "九": "9"}
+
+
+def _t2_blocks():
+    blocks: dict[str, list] = {}
+    for tmpl in ("2021", "2019"):
+        for b in TABLES[tmpl]["t2"].blocks:
+            blocks.setdefault(b.id, []).append(b)
+    return blocks
+
+
+_T2_BY_ID = _t2_blocks()
+_T2_ROWS = {bid: tuple(lab for b in blocks for lab in b.rows) for bid, blocks in _T2_BY_ID.items()}
+_T2_COLS = {bid: [b.cols for b in blocks] for bid, blocks in _T2_BY_ID.items()}
+
+
+def read_t2(ti: int, grid: Grid) -> list[Fact]:
+    facts: list[Fact] = []
+    block_id: str | None = None
+    cols: dict[int, Label] = {}
+    row_labels: tuple[Label, ...] = ()
+    units: dict[int, str | None] = {}
+    for r, row in enumerate(grid):
+        text = normalise_label("".join(c for c in row if c))
+        m = _T2_BLOCK.search(text)
+        if m:
+            block_id = "item" + _NUM_ZH.get(m.group(1), m.group(1))
+            cols = {}
+            row_labels = _T2_ROWS.get(block_id, ())
+        if block_id is None:
+            continue
+        label, last = _split_row(row)
+        has_value = any(c is not None and parse_cell(c)[1] != "text" and c != "" for c in row[last + 1:])
+        if "信息内容" in text or (not has_value and not m):
+            # header row: map each later column to a column label of this block (either template)
+            new_cols: dict[int, Label] = {}
+            used: set[str] = set()
+            for j, cell in enumerate(row):
+                if not cell or "信息内容" in cell:
+                    continue
+                n = normalise_label(cell)
+                for cols_of_block in _T2_COLS.get(block_id, []):
+                    lab = _match(cols_of_block, n)
+                    if lab:
+                        if lab.key not in used:
+                            new_cols[j] = lab
+                            used.add(lab.key)
+                            units[j] = header_unit(cell)
+                        break
+            if new_cols:
+                cols = new_cols
+            continue
+        lab = _match(row_labels, label) if label else None
+        if lab is None or not cols:
+            continue
+        for j, col in cols.items():
+            if j <= last or j >= len(row) or row[j] is None:
+                continue
+            facts.append(_fact("t2", lab.key, col.key, row[j], ti, r, j, money=col.money, unit=units.get(j)))
+    out: dict[tuple[str, str], Fact] = {}
+    for f in facts:
+        out.setdefault((f.row, f.col), f)
+    return list(out.values())
+
+
+# ------------------------------------------------------------------------------------- all tables
+
+
+def read_tables(raw_tables: list[tuple[int, Grid]], body_tables: set[int] | None = None) -> TableReading:
+    """Classify every table, merge the parts of table 三, read the facts of 二/三/四."""
+    reading = TableReading()
+    kinds: list[str | None] = []
+    texts: list[str] = []
+    for ti, grid in raw_tables:
+        text = _grid_text(grid)
+        texts.append(text)
+        kind = classify(grid, text)
+        if body_tables is not None and ti not in body_tables and kind != "meta":
+            kind = None
+        kinds.append(kind)
+    # merge table 三 parts: the first t3 and the t3/t3_part tables right after it
+    t3_parts: list[int] = []
+    for n, kind in enumerate(kinds):
+        if kind == "t3" and not t3_parts:
+            t3_parts.append(n)
+        elif kind in ("t3", "t3_part") and t3_parts and t3_parts[-1] == n - 1:
+            t3_parts.append(n)
+    if not t3_parts:  # a t3 whose first part lacks the identifying rows
+        first = next((n for n, k in enumerate(kinds) if k == "t3_part"), None)
+        if first is not None:
+            t3_parts = [first]
+            while t3_parts[-1] + 1 < len(kinds) and kinds[t3_parts[-1] + 1] in ("t3", "t3_part"):
+                t3_parts.append(t3_parts[-1] + 1)
+    part_ids = tuple(raw_tables[n][0] for n in t3_parts)
+    seen_kind: set[str] = set()
+    for n, (ti, grid) in enumerate(raw_tables):
+        kind = kinds[n]
+        clean = [[c if c is not None else "" for c in row] for row in grid]
+        if n in t3_parts or kind in ("t2", "t4"):
+            reading.texts.append(texts[n])
+        if n in t3_parts:
+            reading.tables.append(Table(ti, clean, "t3", part_ids if len(part_ids) > 1 else ()))
+            continue
+        if kind == "t3_part":
+            kind = None
+        if kind in ("t2", "t4") and kind in seen_kind:
+            kind = kind + "_extra"
+        if kind:
+            seen_kind.add(kind)
+        reading.tables.append(Table(ti, clean, kind))
+        if kind == "t4":
+            reading.facts.extend(read_t4(ti, grid))
+        elif kind == "t2":
+            reading.facts.extend(read_t2(ti, grid))
+    if t3_parts:
+        reading.facts.extend(read_t3([raw_tables[n] for n in t3_parts]))
+    order = {"t2": 0, "t3": 1, "t4": 2}
+    reading.facts.sort(key=lambda f: order.get(f.table, 9))
+    return reading

@@ -1,0 +1,203 @@
+"""The implementations behind ``ogi run | backfill | reprocess | serve | demo`` (the CLI only parses options).
+
+Every entry point calls :func:`ogi.config.prefect_env_defaults` before anything imports Prefect, so
+telemetry is off and ``PREFECT_HOME`` is project-local unless the user chose otherwise.
+
+Exit codes: 0 the run completed (even when portals or pages failed: they are in the summary);
+2 bad configuration or registry; 3 the warehouse is held by another run past the lock timeout;
+1 the run failed (a ``run_failed`` alert was sent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ogi.config import ConfigError, Settings, prefect_env_defaults, project_root, redact_url
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+
+SAMPLE_PORTAL_PORT = 8765  # the port portals/sample.yaml names
+DEMO_SINK_PORT = 8766  # fixed, so the demo's alert channel (keyed by URL) is the same on every run
+DEMO_SINK_URL = f"json://127.0.0.1:{DEMO_SINK_PORT}/demo"
+
+
+def _err(msg: str) -> None:
+    print(f"ogi: {redact_url(msg)}", file=sys.stderr, flush=True)
+
+
+def _precheck(portals: str | Path | None, db: str | Path | None) -> Settings | int:
+    """Fail fast (before paying for Prefect's start-up) on a bad config file or registry."""
+    from ogi.registry import RegistryError, load_registry
+
+    try:
+        settings = Settings.load(db=db, portals=portals)
+        load_registry(settings.portals_path)
+    except (ConfigError, RegistryError) as e:
+        _err(str(e))
+        return EXIT_CONFIG
+    return settings
+
+
+def _run_flow(call: Callable[[], Any]) -> tuple[int, Any]:
+    """Run a flow in-process; map "could not proceed" to a one-line message and an exit code."""
+    from flows.pipeline import RunRefused
+
+    try:
+        return EXIT_OK, call()
+    except RunRefused as e:
+        msg = str(e)
+        _err(msg)
+        return (EXIT_LOCKED if "lock" in msg.lower() or "another run" in msg.lower() else EXIT_CONFIG), None
+    except Exception as e:  # noqa: BLE001 - the flow failed: one line here, the details are in the Prefect logs
+        from flows.pipeline import format_exception
+
+        _err(f"run failed: {format_exception(e)}")
+        return EXIT_FAILED, None
+
+
+def run_once(portals: str | Path | None = None, db: str | Path | None = None, only: list[str] | None = None) -> int:
+    """``ogi run``: the nightly flow once, in-process (Prefect's ephemeral API: no server to start)."""
+    prefect_env_defaults()
+    pre = _precheck(portals, db)
+    if isinstance(pre, int):
+        return pre
+    from flows.nightly import nightly
+
+    code, summary = _run_flow(lambda: nightly(portals=_s(portals), db=_s(db), only=only or None))
+    if summary is not None:
+        print(summary.text(), flush=True)
+    return code
+
+
+def backfill_once(portal_ids: list[str], years: list[int] | None, portals: str | Path | None, db: str | Path | None) -> int:
+    prefect_env_defaults()
+    pre = _precheck(portals, db)
+    if isinstance(pre, int):
+        return pre
+    from flows.backfill import backfill
+
+    code, summary = _run_flow(lambda: backfill(portal_ids=portal_ids, years=years or None, portals=_s(portals), db=_s(db)))
+    if summary is not None:
+        print(summary.text(), flush=True)
+    return code
+
+
+def reprocess_once(portal_ids: list[str] | None, portals: str | Path | None, db: str | Path | None) -> int:
+    prefect_env_defaults()
+    pre = _precheck(portals, db)
+    if isinstance(pre, int):
+        return pre
+    from flows.reprocess import reprocess
+
+    code, summary = _run_flow(lambda: reprocess(portal_ids=portal_ids or None, portals=_s(portals), db=_s(db)))
+    if summary is not None:
+        print(summary.text(), flush=True)
+    return code
+
+
+def _s(p: str | Path | None) -> str | None:
+    return str(p) if p is not None else None
+
+
+# ------------------------------------------------------------------------------------------- serve
+
+
+def free_port(preferred: int | None = None) -> int:
+    if preferred:
+        with contextlib.closing(socket.socket()) as s:
+            try:
+                s.bind(("127.0.0.1", preferred))
+                return preferred
+            except OSError:
+                pass
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def local_prefect_server(port: int | None = None, timeout_s: float = 90.0) -> Iterator[str]:
+    """Start ``prefect server start`` on loopback, yield its API URL, stop it on exit (by its own PID)."""
+    import httpx
+
+    port = port or free_port(4200)
+    exe = shutil.which("prefect", path=str(Path(sys.executable).parent)) or shutil.which("prefect")
+    if not exe:
+        raise RuntimeError("the prefect command is not installed next to this Python")
+    log_path = Path(os.environ["PREFECT_HOME"]) / "server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.pop("PREFECT_API_URL", None)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [exe, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"prefect server exited with code {proc.returncode}; see {log_path}")
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server not healthy after {timeout_s:.0f} s; see {log_path}")
+            time.sleep(0.5)
+        yield api
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def serve(portals: str | Path | None = None, db: str | Path | None = None, *, cron: str = "0 2 * * *",
+          timezone: str = "Asia/Shanghai", api_port: int | None = None) -> int:
+    """``ogi serve``: the nightly schedule from one process (``flow.serve``), with its own server if needed."""
+    prefect_env_defaults()
+    pre = _precheck(portals, db)
+    if isinstance(pre, int):
+        return pre
+    params = {k: v for k, v in (("portals", _s(portals)), ("db", _s(db))) if v is not None}
+    if os.environ.get("PREFECT_API_URL"):
+        return _serve(params, cron, timezone)
+    try:
+        with local_prefect_server(api_port) as api:
+            os.environ["PREFECT_API_URL"] = api
+            print(f"started a local Prefect server: {api.removesuffix('/api')} (UI); it stops when ogi serve stops",
+                  flush=True)
+            return _serve(params, cron, timezone)
+    except RuntimeError as e:
+        _err(str(e))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _serve(params: dict[str, Any], cron: str, timezone: str) -> int:
+    from prefect.schedules import Cron
+
+    from flows.nightly import nightly
+
+    print(f"serving the nightly flow: cron {cron!r} ({timezone}); Ctrl-C stops", flush=True)
+    try:
+        nightly.serve(name="nightly-serve", schedules=[Cron(cron, timezone=timezone)], parameters=params)
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK

@@ -1,0 +1,412 @@
+"""The nightly pipeline as plain Python functions; the Prefect flows in this package only wrap them.
+
+Keeping the stages plain means they are unit-testable without Prefect, ``bench/e2e`` can time the same
+work with and without the Prefect engine, and a broken Prefect install cannot hide a pipeline bug.
+
+Stages: registry → crawl (per portal) → extract + validate (per portal batch, only new/changed
+documents) → load (+ cross-report checks and alert outbox rows, one warehouse transaction per batch) →
+publish the analyst snapshot → deliver alerts → run summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import datetime as dt
+import logging
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterable
+from urllib.parse import unquote, urlsplit
+
+from ogi.config import Settings, redact_url
+from ogi.registry import Portal, RegistryError, load_registry
+
+log = logging.getLogger("ogi.pipeline")
+
+
+class RunRefused(Exception):
+    """The run could not proceed at all (bad registry, warehouse locked, …): one line, no traceback."""
+
+
+# ------------------------------------------------------------------------------------------- registry
+
+
+def load_portals(settings: Settings, only: Iterable[str] | None = None) -> list[Portal]:
+    """The registry, optionally narrowed to some portal ids (an unknown id is an error, not a no-op)."""
+    try:
+        portals = load_registry(settings.portals_path)
+    except RegistryError as e:
+        raise RunRefused(str(e)) from None
+    if only:
+        wanted = list(dict.fromkeys(only))
+        known = {p.id for p in portals}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise RunRefused(f"unknown portal id(s) {', '.join(unknown)} in {settings.portals_path}")
+        portals = [p for p in portals if p.id in wanted]
+    return portals
+
+
+# ------------------------------------------------------------------------------------------- crawl
+
+
+def open_archive(settings: Settings) -> Any:
+    from crawler.archive import Archive
+
+    return Archive(settings.archive_dir)
+
+
+async def crawl_one_async(portal: Portal, settings: Settings, *, full: bool = False, archive: Any = None) -> Any:
+    """Crawl one portal (raises only on a crawler bug; an unreachable portal is a ``PortalCrawl(ok=False)``).
+
+    ``full=True`` (backfill) re-fetches everything, ignoring the conditional-GET state.
+    """
+    from crawler import crawl_portal
+
+    own = archive is None
+    archive = archive if archive is not None else open_archive(settings)
+    crawl_settings = settings.crawl
+    if full:
+        # the crawler sends If-None-Match / If-Modified-Since unless ``settings.conditional`` is False
+        crawl_settings = copy.copy(settings.crawl)
+        crawl_settings.conditional = False  # type: ignore[attr-defined]
+    try:
+        return await crawl_portal(portal, archive, crawl_settings)
+    finally:
+        if own:
+            _close(archive)
+
+
+def crawl_one(portal: Portal, settings: Settings, *, full: bool = False, archive: Any = None) -> Any:
+    """Synchronous :func:`crawl_one_async` (for callers without an event loop)."""
+    return asyncio.run(crawl_one_async(portal, settings, full=full, archive=archive))
+
+
+def failed_crawl(portal: Portal, error: BaseException | str) -> Any:
+    """What a portal whose crawl task failed for good looks like to the loader: not ok, nothing listed."""
+    from crawler.types import PortalCrawl
+
+    msg = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    return PortalCrawl(portal_id=portal.id, ok=False, listing_complete=False, error=redact_url(msg)[:500])
+
+
+def _close(obj: Any) -> None:
+    close = getattr(obj, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+
+
+# ------------------------------------------------------------------------------------------- extract
+
+
+@dataclass(slots=True)
+class ExtractBatch:
+    portal_id: str
+    documents: list[Any]  # warehouse.inputs.DocumentInput
+    extracted: int = 0
+    unreadable: int = 0
+    elapsed_s: float = 0.0
+
+
+def _filename(url: str) -> str | None:
+    name = PurePosixPath(unquote(urlsplit(url).path)).name
+    return name or None
+
+
+def extract_document(data: bytes, doc: Any) -> tuple[Any, str | None]:
+    """``(report, None)`` or ``(None, reason)``: one unreadable document never stops the batch."""
+    from extractors import extract
+    from extractors.model import UnreadableInput
+
+    try:
+        return (
+            extract(data, url=doc.url, content_type=getattr(doc, "content_type", None), filename=_filename(doc.url)),
+            None,
+        )
+    except UnreadableInput as e:
+        return None, f"unreadable: {e}"[:500]
+    except Exception as e:  # noqa: BLE001 - an extractor bug on one page is recorded, not fatal
+        log.warning("extractor failed on %s: %s", doc.url, e)
+        return None, f"extractor error: {type(e).__name__}: {e}"[:500]
+
+
+def extract_portal(
+    crawl: Any,
+    settings: Settings,
+    *,
+    reextract_all: bool = False,
+    years: Iterable[int] | None = None,
+    archive: Any = None,
+) -> ExtractBatch:
+    """Extract + validate the new/changed documents of one portal's crawl (CPU work: only what changed).
+
+    Unchanged documents go to the loader as ``report=None, crawl_status="unchanged"`` so it keeps them
+    (and does not call them withdrawn).  With ``years`` (backfill), reports of other years are passed on
+    as unchanged: a backfill of 2020 never touches 2021.
+    """
+    from warehouse.inputs import DocumentInput
+
+    t0 = time.perf_counter()
+    want_years = set(years or ())
+    own = archive is None
+    batch = ExtractBatch(portal_id=crawl.portal_id, documents=[])
+    try:
+        for doc in crawl.documents:
+            status = getattr(doc, "status", "changed")  # archived documents (reprocess) have no crawl status
+            di = DocumentInput(
+                portal_id=doc.portal_id,
+                url=doc.url,
+                sha256=doc.sha256,
+                fetched_at=doc.fetched_at,
+                crawl_status=status,
+                kind=doc.kind,
+                link_text=doc.link_text,
+                list_date=doc.list_date,
+                parent_url=doc.parent_url,
+            )
+            if status != "unchanged" or reextract_all:
+                if archive is None:
+                    archive = open_archive(settings)
+                try:
+                    data = archive.get(doc.sha256)
+                except Exception as e:  # noqa: BLE001 - a missing blob is this document's problem only
+                    di.error = f"archive: {type(e).__name__}: {e}"[:500]
+                    batch.unreadable += 1
+                    batch.documents.append(di)
+                    continue
+                report, err = extract_document(data, doc)
+                batch.extracted += 1
+                if err:
+                    di.error = err
+                    batch.unreadable += 1
+                elif want_years and report is not None and report.year not in want_years:
+                    di.crawl_status = "unchanged"  # outside the backfill: leave it as it is
+                    report = None
+                di.report = report
+            batch.documents.append(di)
+    finally:
+        if own and archive is not None:
+            _close(archive)
+    batch.elapsed_s = time.perf_counter() - t0
+    return batch
+
+
+def documents_from_archive(settings: Settings, portal_ids: Iterable[str] | None = None) -> list[Any]:
+    """Reprocess: the latest archived body of every known document, re-extracted, no network."""
+    archive = open_archive(settings)
+    try:
+        docs: list[Any] = []
+        ids = list(portal_ids) if portal_ids else [None]
+        for pid in ids:
+            docs.extend(archive.documents(portal_id=pid) if pid else archive.documents())
+        return docs
+    finally:
+        _close(archive)
+
+
+# ------------------------------------------------------------------------------------------- load
+
+
+def run_input(
+    run_id: str,
+    started_at: dt.datetime,
+    portals: list[Portal],
+    crawls: list[Any],
+    batches: list[ExtractBatch],
+    mode: str,
+) -> Any:
+    from warehouse.inputs import RunInput
+
+    docs = [d for b in batches for d in b.documents]
+    return RunInput(
+        run_id=run_id, started_at=started_at, portals=portals, crawls=crawls, documents=docs, mode=mode,
+        as_of=dt.date.today(),
+    )
+
+
+def _warehouse_db() -> Any:
+    import warehouse
+
+    if hasattr(warehouse, "open_writer"):
+        return warehouse
+    from warehouse import db
+
+    return db
+
+
+def open_writer(settings: Settings) -> Any:
+    """The one pipeline writer; a second run waits ``lock_timeout_s`` then is refused with one line."""
+    db = _warehouse_db()
+    try:
+        return db.open_writer(settings.db_path, settings.lock_timeout_s)
+    except db.WarehouseLocked as e:
+        raise RunRefused(str(e) or f"another run holds the warehouse {settings.db_path}") from None
+
+
+def load(wh: Any, ri: Any, settings: Settings | None = None) -> Any:
+    """Load one run (revisions, withdrawals, cross-report checks, outbox rows), then publish the snapshot.
+
+    Documents the crawler calls unchanged are not extracted; if the warehouse has never seen one (a new
+    warehouse over an old archive, or a run that crashed between crawl and load), the loader lists it in
+    ``unknown_unchanged`` and this function extracts those from the archive and loads the run again.
+    """
+    from warehouse.load import load_run
+
+    kw = {"unreachable_after": settings.portal_unreachable_after} if settings is not None else {}
+    result = load_run(wh, ri, **kw)
+    unknown = set(getattr(result, "unknown_unchanged", None) or ())
+    if unknown and settings is not None:
+        archive = open_archive(settings)
+        try:
+            for d in ri.documents:
+                if d.url in unknown and d.report is None and not d.error:
+                    try:
+                        d.report, d.error = extract_document(archive.get(d.sha256), d)
+                    except Exception as e:  # noqa: BLE001 - a missing blob is this document's problem only
+                        d.error = f"archive: {type(e).__name__}: {e}"[:500]
+        finally:
+            _close(archive)
+        second = load_run(wh, ri, **kw)
+        for name in ("new", "revised", "malformed", "not_parsed", "withdrawn"):
+            getattr(second, name)[:0] = getattr(result, name)
+        second.alerts_enqueued += result.alerts_enqueued
+        result = second
+    wh.publish()
+    return result
+
+
+# ------------------------------------------------------------------------------------------- alerts
+
+
+def deliver_alerts(wh: Any, settings: Settings, run_label: str | None = None) -> Any:
+    from alerts.deliver import deliver_pending
+    from alerts.outbox import WarehouseOutbox
+
+    return deliver_pending(WarehouseOutbox(wh), settings.alert_urls, run_label=run_label)
+
+
+def alert_run_failed(settings: Settings, run_id: str, error: str, wh: Any = None, mode: str = "nightly") -> Any:
+    """``run_failed``: through the outbox when the warehouse is usable, else sent directly once."""
+    from alerts.deliver import deliver_pending
+    from alerts.model import Alert
+    from alerts.outbox import MemoryOutbox, WarehouseOutbox
+
+    alert = Alert(kind="run_failed", run_id=run_id, title=f"run {run_id} failed", payload={"error": error},
+                  url=str(settings.portals_path))
+    if wh is not None:
+        try:
+            from warehouse.load import record_run_failure
+
+            record_run_failure(wh, run_id, error, mode=mode, url=str(settings.portals_path))
+            with contextlib.suppress(Exception):
+                wh.publish()  # analysts see the failed run in analytics.runs
+            return deliver_pending(WarehouseOutbox(wh), settings.alert_urls, run_label="run failed")
+        except Exception as e:  # noqa: BLE001 - fall back to a direct send
+            log.warning("could not enqueue run_failed in the warehouse: %s", e)
+    return deliver_pending(MemoryOutbox([alert]), settings.alert_urls, run_label="run failed")
+
+
+# ------------------------------------------------------------------------------------------- run (direct)
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+def run_direct(
+    settings: Settings,
+    *,
+    mode: str = "nightly",
+    only: Iterable[str] | None = None,
+    years: Iterable[int] | None = None,
+    run_id: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> "RunSummary":
+    """The whole nightly (or backfill / reprocess) run with no Prefect at all, portal after portal."""
+    from flows.summary import RunSummary, build_summary
+
+    run_id = run_id or new_run_id()
+    started = dt.datetime.now(dt.timezone.utc)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    portals = load_portals(settings, only)
+    with open_writer(settings) as wh:
+        timings["lock"] = time.perf_counter() - t
+        try:
+            crawls: list[Any] = []
+            batches: list[ExtractBatch] = []
+            t = time.perf_counter()
+            if mode == "reprocess":
+                batches = reprocess_batches(settings, [p.id for p in portals] if only else None)
+                timings["extract"] = time.perf_counter() - t
+            else:
+                archive = open_archive(settings)
+                try:
+                    for p in portals:
+                        try:
+                            crawls.append(crawl_one(p, settings, full=(mode == "backfill"), archive=archive))
+                        except Exception as e:  # noqa: BLE001 - one portal never stops the run
+                            crawls.append(failed_crawl(p, e))
+                    timings["crawl"] = time.perf_counter() - t
+                    t = time.perf_counter()
+                    batches = [
+                        extract_portal(c, settings, reextract_all=(mode == "backfill"), years=years, archive=archive)
+                        for c in crawls
+                    ]
+                    timings["extract"] = time.perf_counter() - t
+                finally:
+                    _close(archive)
+            t = time.perf_counter()
+            result = load(wh, run_input(run_id, started, portals, crawls, batches, mode), settings)
+            timings["load"] = time.perf_counter() - t
+            t = time.perf_counter()
+            delivery = deliver_alerts(wh, settings, run_label=f"{mode} {run_id}")
+            timings["alerts"] = time.perf_counter() - t
+        except Exception as e:
+            alert_run_failed(settings, run_id, format_exception(e), wh, mode)
+            raise
+    return build_summary(
+        run_id=run_id, mode=mode, started_at=started, settings=settings, portals=portals, crawls=crawls,
+        batches=batches, load_result=result, delivery=delivery, timings=timings,
+    )
+
+
+def reprocess_batches(settings: Settings, portal_ids: list[str] | None) -> list[ExtractBatch]:
+    """Group the archive's documents per portal and re-extract all of them (status ``changed``)."""
+    from crawler.types import PortalCrawl
+
+    docs = documents_from_archive(settings, portal_ids)
+    by_portal: dict[str, list[Any]] = {}
+    for d in docs:
+        by_portal.setdefault(d.portal_id, []).append(d)
+    archive = open_archive(settings)
+    try:
+        return [
+            extract_portal(
+                PortalCrawl(portal_id=pid, ok=True, listing_complete=False, documents=ds),
+                settings, reextract_all=True, archive=archive,
+            )
+            for pid, ds in sorted(by_portal.items())
+        ]
+    finally:
+        _close(archive)
+
+
+def _one_line(e: BaseException) -> str:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return redact_url(f"{type(e).__name__}: {msg}" if msg else type(e).__name__)[:500]
+
+
+def format_exception(e: BaseException) -> str:
+    """Short, secret-free description for logs and the run_failed alert."""
+    tb = traceback.extract_tb(e.__traceback__)[-1:] if e.__traceback__ else []
+    where = f" at {Path(tb[0].filename).name}:{tb[0].lineno}" if tb else ""
+    return _one_line(e) + where

@@ -1,0 +1,188 @@
+"""Thin Prefect task wrappers around :mod:`flows.pipeline`, and the run body the three flows share.
+
+Tasks are coarse on purpose (one crawl task per portal, one extraction task per portal batch, one load,
+one alert delivery): per-URL tasks would cost ~10 ms of engine overhead each (docs/operations.md).
+Large arguments are wrapped in ``quote()`` so Prefect does not walk thousands of documents looking for
+futures, and no task caches (``NO_CACHE``): every run must look at the portals again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from typing import Any, Iterable
+
+from ogi.config import prefect_env_defaults
+
+prefect_env_defaults()
+
+from prefect import get_run_logger, task  # noqa: E402 - after the env defaults, on purpose
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.futures import as_completed  # noqa: E402
+from prefect.states import Failed  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect.utilities.annotations import quote  # noqa: E402
+
+from flows import pipeline  # noqa: E402
+from flows.pipeline import ExtractBatch, RunRefused  # noqa: E402
+from flows.summary import RunSummary, build_summary  # noqa: E402
+from ogi.config import Settings  # noqa: E402
+
+#: How many portals are crawled (and extracted) at once; each crawl also keeps its own per-host limits.
+PORTAL_CONCURRENCY = int(os.environ.get("OGI_PORTAL_CONCURRENCY", "4"))
+
+
+def task_runner() -> ThreadPoolTaskRunner:
+    return ThreadPoolTaskRunner(max_workers=PORTAL_CONCURRENCY)
+
+
+@task(
+    name="crawl-portal",
+    task_run_name="crawl-{portal.id}",
+    retries=2,
+    retry_delay_seconds=[30, 120],
+    retry_jitter_factor=0.5,
+    timeout_seconds=3 * 3600,
+    cache_policy=NO_CACHE,
+)
+async def crawl_portal_task(portal: Any, settings: Settings, full: bool = False) -> Any:
+    """One portal. An unreachable portal is data (``ok=False``); only a crawler crash raises and retries.
+
+    Async so that the timeout really cancels a stuck crawl (a sync task in a worker thread cannot be
+    interrupted); extraction and load are CPU/IO-bound sync work with no engine timeout for that reason.
+    """
+    return await pipeline.crawl_one_async(portal, settings, full=full)
+
+
+@task(name="extract-portal", task_run_name="extract-{portal_id}", cache_policy=NO_CACHE)
+def extract_portal_task(
+    portal_id: str, crawl: Any, settings: Settings, reextract_all: bool = False, years: list[int] | None = None
+) -> ExtractBatch:
+    """Extract + validate the new/changed documents of one portal (CPU)."""
+    return pipeline.extract_portal(crawl, settings, reextract_all=reextract_all, years=years)
+
+
+@task(name="reprocess-archive", cache_policy=NO_CACHE)
+def reprocess_task(settings: Settings, portal_ids: list[str] | None) -> list[ExtractBatch]:
+    return pipeline.reprocess_batches(settings, portal_ids)
+
+
+@task(name="load", cache_policy=NO_CACHE)
+def load_task(wh: Any, ri: Any, settings: Settings) -> Any:
+    """Revisions, withdrawals, cross-report checks and outbox rows, then the analyst snapshot."""
+    return pipeline.load(wh, ri, settings)
+
+
+@task(name="deliver-alerts", cache_policy=NO_CACHE)
+def alerts_task(wh: Any, settings: Settings, run_label: str) -> Any:
+    return pipeline.deliver_alerts(wh, settings, run_label=run_label)
+
+
+def _failed_batch(crawl: Any, error: str) -> ExtractBatch:
+    """The extraction task crashed: keep the documents (so nothing is called withdrawn), record why."""
+    from warehouse.inputs import DocumentInput
+
+    docs = [
+        DocumentInput(portal_id=d.portal_id, url=d.url, sha256=d.sha256, fetched_at=d.fetched_at,
+                      crawl_status="unchanged", kind=d.kind, error=None, link_text=d.link_text,
+                      list_date=d.list_date, parent_url=d.parent_url)
+        for d in crawl.documents
+    ]
+    return ExtractBatch(portal_id=crawl.portal_id, documents=docs, unreadable=0)
+
+
+def run_flow_body(
+    mode: str,
+    *,
+    portals: str | None = None,
+    db: str | None = None,
+    only: Iterable[str] | None = None,
+    years: Iterable[int] | None = None,
+) -> RunSummary | Any:
+    """Registry → (crawl → extract per portal, concurrently) → load → alerts → summary artifact."""
+    logger = get_run_logger()
+    settings = Settings.load(db=db, portals=portals)
+    run_id = pipeline.new_run_id()
+    started = dt.datetime.now(dt.timezone.utc)
+    timings: dict[str, float] = {}
+    years_l = sorted(set(int(y) for y in years)) if years else None
+    t = time.perf_counter()
+    try:
+        portal_list = pipeline.load_portals(settings, only)
+        wh = pipeline.open_writer(settings)
+    except RunRefused as e:
+        logger.error("run refused: %s", e)
+        pipeline.alert_run_failed(settings, run_id, str(e))
+        # a Failed state with a one-line message (no traceback in the logs); calling the flow re-raises e
+        return Failed(message=str(e), data=e)
+    timings["lock"] = time.perf_counter() - t
+    with wh:
+        try:
+            crawls: list[Any] = []
+            batches: list[ExtractBatch] = []
+            t = time.perf_counter()
+            if mode == "reprocess":
+                batches = reprocess_task(settings, list(only) if only else None)
+                timings["extract"] = time.perf_counter() - t
+            else:
+                by_task = {}
+                for p in portal_list:
+                    fut = crawl_portal_task.submit(p, settings, full=(mode == "backfill"))
+                    by_task[fut.task_run_id] = (p, fut)
+                ext_futs = []
+                crawl_end = t
+                for fut in as_completed([f for _, f in by_task.values()]):
+                    p, _ = by_task[fut.task_run_id]
+                    try:
+                        c = fut.result()
+                    except Exception as e:  # noqa: BLE001 - retries exhausted: record the portal as failed
+                        err = pipeline.format_exception(e)
+                        logger.warning("portal %s failed: %s", p.id, err)
+                        c = pipeline.failed_crawl(p, err)
+                    crawls.append(c)
+                    crawl_end = time.perf_counter()
+                    ext_futs.append((c, extract_portal_task.submit(
+                        p.id, quote(c), settings, reextract_all=(mode == "backfill"), years=years_l)))
+                timings["crawl"] = crawl_end - t
+                for c, f in ext_futs:
+                    try:
+                        batches.append(f.result())
+                    except Exception as e:  # noqa: BLE001 - keep the portal's documents, record why
+                        err = pipeline.format_exception(e)
+                        logger.warning("extraction of %s failed: %s", c.portal_id, err)
+                        batches.append(_failed_batch(c, err))
+                timings["extract"] = time.perf_counter() - crawl_end
+                order = {p.id: i for i, p in enumerate(portal_list)}
+                crawls.sort(key=lambda c: order.get(c.portal_id, 0))
+                batches.sort(key=lambda b: order.get(b.portal_id, 0))
+            t = time.perf_counter()
+            ri = pipeline.run_input(run_id, started, portal_list, crawls, batches, mode)
+            result = load_task(quote(wh), quote(ri), settings)
+            timings["load"] = time.perf_counter() - t
+            t = time.perf_counter()
+            delivery = alerts_task(quote(wh), settings, f"{mode} {run_id}")
+            timings["alerts"] = time.perf_counter() - t
+        except Exception as e:
+            logger.error("run failed: %s", pipeline.format_exception(e))
+            pipeline.alert_run_failed(settings, run_id, pipeline.format_exception(e), wh, mode)
+            raise
+    summary = build_summary(
+        run_id=run_id, mode=mode, started_at=started, settings=settings, portals=portal_list, crawls=crawls,
+        batches=batches, load_result=result, delivery=delivery, timings=timings,
+    )
+    publish_summary(summary)
+    logger.info(summary.headline())
+    return summary
+
+
+def publish_summary(summary: RunSummary) -> None:
+    """The run summary as a Prefect markdown artifact (best effort: an artifact error never fails the run)."""
+    try:
+        from prefect.artifacts import create_markdown_artifact
+
+        create_markdown_artifact(
+            markdown=summary.markdown(), key=f"ogi-{summary.mode}-summary", description=summary.headline()
+        )
+    except Exception as e:  # noqa: BLE001
+        get_run_logger().warning("could not create the run summary artifact: %s", e)

@@ -1,0 +1,218 @@
+"""Acceptance: real Prefect flow runs against the sample portal on loopback and a real webhook sink.
+
+One session-scoped ``prefect_test_harness`` (≈10 s) serves every flow run here; each run costs ≈1–2 s.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ogi.config import prefect_env_defaults
+
+ROOT = Path(__file__).resolve().parents[1]
+prefect_env_defaults(ROOT)
+
+from alerts import sink as sink_mod  # noqa: E402
+from sample_portal.server import start as start_portal  # noqa: E402
+
+pytestmark = pytest.mark.prefect
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, prefect_harness):
+    """A project dir with fast crawl settings, a sample portal, a sink, and OGI_ALERT_URLS pointing at it."""
+    cfg = tmp_path / "ogi.yaml"
+    cfg.write_text(
+        "crawl:\n  polite: false\n  min_delay_s: 0\n  retries: 0\n  backoff_base_s: 0.05\n"
+        "  connect_timeout_s: 2\n  read_timeout_s: 5\nlock_timeout_s: 0.5\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("OGI_HOME", str(tmp_path))
+    monkeypatch.setenv("OGI_CONFIG", str(cfg))
+    monkeypatch.setenv("OGI_ALERT_MAX_ITEMS", "1000")  # the tests read every item of the digest
+    portal = start_portal("127.0.0.1", 0)
+    sink = sink_mod.start()
+    monkeypatch.setenv("OGI_ALERT_URLS", sink.apprise_url("hook/TESTTOKEN123"))
+    registry = portal.write_registry(tmp_path / "registry.yaml")
+    try:
+        yield {"tmp": tmp_path, "portal": portal, "sink": sink, "registry": registry, "db": tmp_path / "data" / "ogi.duckdb"}
+    finally:
+        sink.stop()
+        portal.stop()
+
+
+def run(env, **kw):
+    from flows.nightly import nightly
+
+    return nightly(portals=str(env["registry"]), db=str(env["db"]), **kw)
+
+
+def section(message: str, label: str) -> list[str]:
+    """The URLs listed under one kind heading of a digest (``New report (N)`` …)."""
+    m = re.search(rf"^{re.escape(label)} \((\d+)\)\n(.*?)(?:\n\n|\Z)", message, re.S | re.M)
+    if not m:
+        return []
+    return re.findall(r"— (http\S+)", m.group(2))
+
+
+def warehouse_reports(db: Path) -> dict[str, str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return dict(con.execute("SELECT url, status FROM analytics.reports").fetchall())
+    finally:
+        con.close()
+
+
+def test_nightly_first_run_rerun_publish_revise_and_sink_recovery(env):
+    portal, sink = env["portal"], env["sink"]
+
+    # 1. first run: every report alerted as new, in ONE digest; malformed ones with their findings
+    s1 = run(env)
+    assert s1.failed_portals == [] and s1.new > 0
+    assert len(sink.received) == 1, [r.title for r in sink.received]
+    msg = sink.received[0].message
+    reports = warehouse_reports(env["db"])
+    is_report = {u for u, st in reports.items() if st != "not_parsed"}
+    assert is_report and set(section(msg, "New report")) == is_report
+    html_reports = {e.url for e in portal.expected_reports() if not e.attachment_url}
+    assert html_reports <= reports.keys()  # every HTML report of the sample portal reached the warehouse
+    malformed = [e.url for e in portal.expected_reports() if e.malformed]
+    assert malformed and set(malformed) <= set(section(msg, "Malformed report"))
+    bad_block = msg[msg.index("Malformed report ("):msg.index("New report (")]
+    assert "t3.balance" in bad_block and "[error]" in bad_block
+    assert "TESTTOKEN123" not in msg and "TESTTOKEN123" not in s1.markdown() and "TESTTOKEN123" not in s1.text()
+    assert s1.events_emitted >= len(is_report)  # one Prefect event per alert
+    assert sink.received[0].path == "/hook/TESTTOKEN123"
+
+    # 2. a no-change rerun sends nothing
+    s2 = run(env)
+    assert (s2.new, s2.revised) == (0, 0)
+    assert len(sink.received) == 1
+    assert s2.events_emitted == 0
+
+    # 3. publish + revise: exactly one new and one revised alert, the revised one with its changed facts
+    rev_url = portal.revise_report()  # (before publishing: revise_report picks the newest 2021-format report)
+    new_url = portal.publish_new_report()
+    assert rev_url != new_url
+    s3 = run(env)
+    assert (s3.new, s3.revised) == (1, 1)
+    assert len(sink.received) == 2
+    msg = sink.received[1].message
+    assert section(msg, "New report") == [new_url]
+    assert section(msg, "Revised report") == [rev_url]
+    rev_block = msg[msg.index("Revised report ("):]
+    assert re.search(r"t[234]/\w+/\w+: \S+ → \S+", rev_block), rev_block
+
+    # 4. the sink is down during a run: the run completes, the alert stays pending ...
+    port = sink.port
+    sink.stop()
+    down_url = portal.publish_new_report()
+    s4 = run(env)
+    assert s4.new == 1 and s4.alerts_failed == 1
+    assert any("FAILED" in a and "TESTTOKEN123" not in a for a in s4.alerts)
+    # ... and the next run (nothing new on the portal) delivers it
+    back = sink_mod.start(port=port)
+    env["sink"] = back
+    try:
+        s5 = run(env)
+        assert s5.new == 0
+        assert len(back.received) == 1
+        assert section(back.received[0].message, "New report") == [down_url]
+        s6 = run(env)  # and never twice
+        assert len(back.received) == 1 and s6.alerts_failed == 0
+    finally:
+        back.stop()
+
+
+def test_summary_artifact_is_created(env):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+    state = run(env, return_state=True)
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["ogi-nightly-summary"]),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
+        ))
+    assert len(arts) == 1
+    md = arts[0].data
+    assert "| found | new | revised | malformed | withdrawn | failed |" in md
+    assert "## New reports" in md and env["portal"].base_url in md
+    assert "TESTTOKEN123" not in md
+
+
+def test_a_failing_portal_does_not_fail_the_flow(env):
+    import yaml
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]  # closed again at once: nothing listens there
+    reg = yaml.safe_load(env["registry"].read_text(encoding="utf-8"))
+    reg["portals"].append({"id": "dead-portal", "name": "死县", "start_urls": [f"http://127.0.0.1:{dead}/zfxxgknb/"]})
+    env["registry"].write_text(yaml.safe_dump(reg, allow_unicode=True), encoding="utf-8")
+    from flows.nightly import nightly
+
+    state = nightly(portals=str(env["registry"]), db=str(env["db"]), return_state=True)
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert [p.portal_id for p in summary.failed_portals] == ["dead-portal"]
+    assert summary.new > 0  # the other portals were loaded
+    assert "dead-portal" in summary.text() and "FAILED" in summary.text()
+
+
+def test_a_concurrent_second_run_is_refused_cleanly(env, capsys):
+    from flows.commands import EXIT_LOCKED, run_once
+    from flows.nightly import nightly
+    from warehouse.db import open_writer
+
+    with open_writer(env["db"], 1.0):  # another run holds the warehouse
+        state = nightly(portals=str(env["registry"]), db=str(env["db"]), return_state=True)
+        assert state.is_failed()
+        assert "locked by another run" in state.message and "\n" not in state.message
+        capsys.readouterr()
+        code = run_once(portals=env["registry"], db=env["db"])
+        err = capsys.readouterr().err.strip().splitlines()
+    assert code == EXIT_LOCKED
+    assert len(err) == 1 and err[0].startswith("ogi: ") and "locked by another run" in err[0]
+    # nothing was crawled while refused, and the refused runs told the alert channel
+    assert env["portal"].requests == []
+    assert env["sink"].received and "run failed" in env["sink"].received[-1].title.lower()
+    # once the lock is free the run proceeds
+    assert run(env).new > 0
+
+
+def test_reprocess_uses_the_archive_only_and_backfill_only_the_chosen_portal(env):
+    from flows.backfill import backfill
+    from flows.reprocess import reprocess
+
+    portal = env["portal"]
+    first = run(env)
+    portal.clear_log()
+    s = reprocess(portals=str(env["registry"]), db=str(env["db"]))
+    assert portal.requests == []  # no network at all
+    assert s.mode == "reprocess" and s.found == first.found and (s.new, s.revised) == (0, 0)
+    assert warehouse_reports(env["db"])  # nothing withdrawn or lost
+    pid = portal.portal_ids()[0]
+    s = backfill(portal_ids=[pid], years=[2020], portals=str(env["registry"]), db=str(env["db"]))
+    assert [p.portal_id for p in s.portals] == [pid] and s.failed_portals == []
+    prefix = "/" + portal.portals[0].key + "/"
+    reqs = [r for r in portal.requests if r.path != "/robots.txt"]
+    assert reqs and all(r.path.startswith(prefix) for r in reqs)
+    assert not any(r.conditional for r in reqs)  # a full re-crawl: no If-None-Match / If-Modified-Since
+    assert all(r.status == 200 for r in reqs if r.path.endswith(".html"))
+    assert (s.new, s.revised) == (0, 0)  # nothing changed on the portal
+    with pytest.raises(Exception, match="unknown portal"):
+        backfill(portal_ids=["no-such-portal"], portals=str(env["registry"]), db=str(env["db"]))

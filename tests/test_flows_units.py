@@ -1,0 +1,91 @@
+"""The plain parts of flows/: summary rendering, CLI pre-checks and exit codes (no Prefect engine here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+from crawler.types import CrawledDocument, FetchFailure, PortalCrawl
+from extractors.model import Finding, Report
+from flows.pipeline import ExtractBatch
+from flows.summary import build_summary
+from ogi.config import Settings
+from ogi.registry import Portal
+from warehouse.inputs import DocumentInput
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = dt.datetime(2026, 11, 25, 18, 0, tzinfo=dt.timezone.utc)
+
+
+def portal(pid: str) -> Portal:
+    return Portal(id=pid, name=pid, start_urls=(f"http://127.0.0.1:1/{pid}/",), allowed_hosts=("127.0.0.1",))
+
+
+def doc(pid: str, n: int, status: str, report: Report | None) -> DocumentInput:
+    return DocumentInput(portal_id=pid, url=f"http://127.0.0.1:1/{pid}/r{n}.html", sha256="0" * 64,
+                         fetched_at=NOW, crawl_status=status, report=report)
+
+
+def test_summary_counts_links_failures_and_secrets(tmp_path):
+    good = Report(is_report=True, title="清河县2023年政府信息公开工作年度报告", year=2023)
+    bad = Report(is_report=True, title="坏报告", year=2023,
+                 findings=[Finding(rule="t3.column_balance", severity="error", message="5 ≠ 7")])
+    crawls = [
+        PortalCrawl(portal_id="a", ok=True, listing_complete=True, requests=12,
+                    failures=[FetchFailure("a", "http://127.0.0.1:1/a/x.html", "timeout", "read timed out", 3)]),
+        PortalCrawl(portal_id="b", ok=False, listing_complete=False,
+                    error="connect: refused json://127.0.0.1:9/hook/SECRETTOKEN"),
+    ]
+    batches = [ExtractBatch("a", [doc("a", 1, "new", good), doc("a", 2, "new", bad), doc("a", 3, "unchanged", None)]),
+               ExtractBatch("b", [])]
+    settings = Settings.load(db=tmp_path / "w.duckdb", portals=tmp_path / "p.yaml")
+    s = build_summary(run_id="r1", mode="nightly", started_at=NOW, settings=settings, portals=[portal("a"), portal("b")],
+                      crawls=crawls, batches=batches, load_result=None, delivery=None, timings={"crawl": 1.5},
+                      finished_at=NOW + dt.timedelta(seconds=3))
+    assert (s.found, s.new, s.malformed) == (3, 2, 1)
+    assert s.failed == 2  # portal b + one fetch failure of a
+    md = s.markdown()
+    assert "[清河县2023年政府信息公开工作年度报告](http://127.0.0.1:1/a/r1.html)" in md
+    assert "t3.column_balance" in md and "**failed**" in md and "timeout ×1" in md
+    assert "| crawl | 1.50 |" in md
+    txt = s.text()
+    assert "3 documents found, 2 new, 0 revised, 1 malformed, 2 failed (1/2 portals failed)" in txt
+    assert "http://127.0.0.1:1/a/r2.html" in txt
+    # a secret inside an error message never reaches the rendered summary
+    assert "SECRETTOKEN" not in md and "SECRETTOKEN" not in txt
+
+
+def test_summary_prefers_the_loaders_view_of_new_and_revised(tmp_path):
+    rep = Report(is_report=True, title="T", year=2023)
+    settings = Settings.load(db=tmp_path / "w.duckdb", portals=tmp_path / "p.yaml")
+
+    class LoadResult:  # the loader decides what is new (content hash), not the crawl status
+        new = []
+        revised = [{"url": "http://127.0.0.1:1/a/r1.html", "title": "T"}]
+        malformed = []
+        withdrawn = 1
+
+    s = build_summary(run_id="r", mode="nightly", started_at=NOW, settings=settings, portals=[portal("a")],
+                      crawls=[PortalCrawl("a", True, True)], batches=[ExtractBatch("a", [doc("a", 1, "changed", rep)])],
+                      load_result=LoadResult(), delivery=None, timings={})
+    assert (s.new, s.revised, s.withdrawn) == (0, 1, 1)
+    assert s.revised_reports[0].url == "http://127.0.0.1:1/a/r1.html"
+
+
+def _ogi(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ogi.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "OGI_HOME": str(cwd), "HOME": str(cwd)})
+
+
+def test_ogi_run_bad_registry_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("portals:\n  - id: Not A Slug\n    start_urls: [http://x.example/]\n", encoding="utf-8")
+    r = _ogi("run", "--portals", str(bad), "--db", str(tmp_path / "w.duckdb"), cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ogi: ") and "Not A Slug" in lines[0]
+    assert "Traceback" not in r.stderr
+    r = _ogi("run", "--portals", str(tmp_path / "missing.yaml"), cwd=tmp_path)
+    assert r.returncode == 2 and "not found" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -1,0 +1,145 @@
+"""Generated reports: consistent arithmetic, the official table layouts, and the extractor reads them back."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import lxml.html
+import pytest
+
+from sample_portal import reportgen
+from sample_portal.reportgen import APPLICANTS, T3_COLS, T4_COLS, T4_ROWS, ReportSpec, make_facts, t3_outcome_rows
+
+
+def _grid(table) -> list[list[str]]:
+    """Expand rowspan/colspan into a rectangular grid of cell texts."""
+    grid: list[list[str]] = []
+    pending: dict[tuple[int, int], str] = {}
+    for r, tr in enumerate(table.xpath("./tbody/tr | ./tr")):
+        row: list[str] = []
+        c = 0
+        cells = list(tr.xpath("./td | ./th"))
+        while cells or (r, c) in pending:
+            if (r, c) in pending:
+                row.append(pending.pop((r, c)))
+                c += 1
+                continue
+            td = cells.pop(0)
+            text = "".join(td.text_content().split())
+            rs, cs = int(td.get("rowspan", 1)), int(td.get("colspan", 1))
+            for dc in range(cs):
+                row.append(text)
+                for dr in range(1, rs):
+                    pending[(r + dr, c + dc)] = text
+            c += cs
+        grid.append(row)
+    return grid
+
+
+def _tables(spec: ReportSpec):
+    doc = lxml.html.fromstring(reportgen.render_body(spec))
+    return doc.xpath("//table[@class='MsoNormalTable']")
+
+
+@pytest.mark.parametrize("template", ["2019", "2021"])
+@pytest.mark.parametrize("seed", range(12))
+def test_numbers_satisfy_every_official_relation(template, seed):
+    f = make_facts(template, seed)
+    outcomes = t3_outcome_rows(template)
+    for col in T3_COLS:
+        assert f[("t3", "new_received", col)] + f[("t3", "carried_over", col)] == \
+            f[("t3", "total_handled", col)] + f[("t3", "carried_forward", col)]  # R1
+        assert f[("t3", "total_handled", col)] == sum(f[("t3", r, col)] for r in outcomes)  # R3
+    for row in ["new_received", "carried_over", *outcomes, "total_handled", "carried_forward"]:
+        assert f[("t3", row, "total")] == sum(f[("t3", row, c)] for c in APPLICANTS)  # R2
+    for row in T4_ROWS:
+        assert f[("t4", row, "total")] == sum(f[("t4", row, c)] for c in T4_COLS[:4])  # R4
+    assert all(v >= 0 for k, v in f.items() if k[2] != "change")
+
+
+def test_malformed_report_breaks_only_the_balance():
+    f = make_facts("2021", 5, malformed=True)
+    for col in T3_COLS:
+        lhs = f[("t3", "new_received", col)] + f[("t3", "carried_over", col)]
+        rhs = f[("t3", "total_handled", col)] + f[("t3", "carried_forward", col)]
+        assert (lhs != rhs) == (col in ("natural_person", "total"))
+    assert f[("t3", "new_received", "total")] == sum(f[("t3", "new_received", c)] for c in APPLICANTS)
+
+
+@pytest.mark.parametrize("template,rows", [("2019", 23), ("2021", 25)])
+def test_table_three_and_four_follow_the_official_form(template, rows):
+    spec = ReportSpec("清河县", "县教育局", 2022 if template == "2021" else 2020, template, seed=11)
+    t2, t3, t4 = _tables(spec)
+    g3 = _grid(t3)
+    assert len(g3) == 3 + rows and all(len(r) == 10 for r in g3)
+    assert g3[0][3] == "申请人情况" and g3[1][3] == "自然人" and g3[2][4:9] == ["商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"]
+    assert g3[5][0] == "三、本年度办理结果" and g3[-2][0] == "三、本年度办理结果" and g3[-2][2] == "（七）总计"
+    assert g3[7][1] == "（三）不予公开" and g3[14][1] == "（三）不予公开"  # rowspan group cell
+    data = {r[2]: [int(x) for x in r[3:]] for r in g3[3:]}
+    assert data["一、本年新收政府信息公开申请数量"] == [spec.facts[("t3", "new_received", c)] for c in T3_COLS]
+    assert "<o:p>" in lxml.html.tostring(t3, encoding="unicode") or "o:p" in reportgen.render_body(spec)
+    g4 = _grid(t4)
+    assert len(g4) == 4 and all(len(r) == 15 for r in g4)
+    assert g4[0][0] == "行政复议" and g4[0][5] == "行政诉讼" and g4[1][5] == "未经复议直接起诉" and g4[1][10] == "复议后起诉"
+    assert [int(x) for x in g4[3]] == [spec.facts[("t4", r, c)] for r in T4_ROWS for c in T4_COLS]
+    g2 = _grid(t2)
+    assert g2[0][0] == "第二十条第（一）项"
+    marker = "本年制发件数" if template == "2021" else "本年新制作数量"
+    assert marker in g2[1]
+    assert ("第二十条第（九）项" in [r[0] for r in g2]) == (template == "2019")
+
+
+def test_rendering_is_deterministic_and_word_like():
+    a = ReportSpec("东山县", "城关镇人民政府", 2021, "2021", seed=3)
+    b = ReportSpec("东山县", "城关镇人民政府", 2021, "2021", seed=3)
+    html_a = reportgen.render_body(a)
+    assert html_a == reportgen.render_body(b)
+    assert 'class="MsoNormalTable"' in html_a and 'class="MsoNormal"' in html_a and "<o:p></o:p>" in html_a
+    assert a.title == "东山县城关镇人民政府2021年政府信息公开工作年度报告"
+    revised = ReportSpec("东山县", "城关镇人民政府", 2021, "2021", seed=3, revision=1)
+    assert revised.facts != a.facts and reportgen.render_body(revised) != html_a
+
+
+def test_every_generated_report_extracts_with_the_intended_numbers(sample_portal):
+    """Integration with the extraction engine: fetched over HTTP (GBK portals included)."""
+    import extractors
+
+    checked = 0
+    with httpx.Client(timeout=10) as http:
+        for e in sample_portal.expected_reports():
+            r = http.get(e.url)
+            report = extractors.extract(r.content, url=e.url, content_type=r.headers.get("content-type"))
+            spec = sample_portal.entry_for(e.url).spec()
+            assert report.is_report, (e.url, report.reason)
+            if e.attachment_url:
+                att = http.get(e.attachment_url)
+                rep2 = extractors.extract(att.content, url=e.attachment_url, content_type=att.headers["content-type"])
+                assert rep2.is_report and rep2.year == spec.year
+                continue
+            if e.image_only:
+                assert len(report.images) == 3 or "图片版" in report.title
+                continue
+            assert report.year == spec.year, e.url
+            assert report.template == spec.template, e.url
+            if spec.template == "legacy":
+                continue
+            got = report.fact_map()
+            wrong = {k: (v, got.get(k)) for k, v in reportgen.expected_facts(spec).items() if got.get(k) != v}
+            assert not wrong, (e.url, list(wrong.items())[:5])
+            balance = [f for f in report.findings if f.rule.startswith("t3")]
+            assert bool(balance) == spec.malformed, (e.url, [f.rule for f in report.findings])
+            checked += 1
+    assert checked >= 40
+
+
+def test_pdf_attachment_text_is_extractable():
+    import pdfplumber
+
+    from sample_portal.attachments import make_pdf
+
+    lines = [f"第{i}行：清河县2021年政府信息公开工作年度报告" for i in range(85)]
+    pdf = make_pdf(lines, title="t")
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        assert len(doc.pages) == 3
+        assert doc.pages[2].extract_text().splitlines()[-1] == lines[-1]

@@ -1,0 +1,217 @@
+"""Opening the warehouse: one locked writer on a working file, read-only snapshots for analysts.
+
+Why two files: DuckDB allows one read-write process per file and refuses a writer while any
+reader holds the file.  The pipeline therefore writes ``ogi.work.duckdb`` (next to ``--db``) and,
+after each successful load, atomically replaces ``ogi.duckdb`` with a checkpointed copy
+(copy to a temp file in the same directory, then ``os.replace``).  An analyst holding the old file
+open keeps reading the old inode -- old state, never a mix -- and never makes the run fail.
+Writer exclusivity between pipeline runs is a ``fcntl.flock`` on ``<work>.lock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from warehouse import schema
+
+
+class WarehouseLocked(Exception):
+    """Another pipeline run holds the writer lock; the message is one line."""
+
+
+class WarehouseMissing(Exception):
+    """No warehouse file at the given path (nothing was published yet)."""
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by :func:`crash_point` in tests (``OGI_WAREHOUSE_CRASH_AT=name!raise``)."""
+
+
+class TransactionFailed(Exception):
+    """A statement failed inside a transaction: nothing of it was committed."""
+
+
+def work_path(db_path: str | Path) -> Path:
+    """``data/ogi.duckdb`` → ``data/ogi.work.duckdb`` (the pipeline's own file)."""
+    p = Path(db_path)
+    return p.with_name(p.stem + ".work" + (p.suffix or ".duckdb"))
+
+
+def lock_path(db_path: str | Path) -> Path:
+    w = work_path(db_path)
+    return w.with_name(w.name + ".lock")
+
+
+_CRASH_HITS: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    """Test-only fault injection: ``OGI_WAREHOUSE_CRASH_AT=name`` kills the process right here.
+
+    Used by the crash tests to prove that a load killed between two statements leaves no partial
+    report behind.  ``os._exit`` skips every cleanup, like a SIGKILL would.
+    """
+    spec = os.environ.get("OGI_WAREHOUSE_CRASH_AT")
+    if not spec:
+        return
+    # "name", "name#2" (the second time the point is reached), "name!raise" (raise instead of dying)
+    spec, raise_instead = (spec[: -len("!raise")], True) if spec.endswith("!raise") else (spec, False)
+    target, _, nth = spec.partition("#")
+    if target != name:
+        return
+    _CRASH_HITS[name] = _CRASH_HITS.get(name, 0) + 1
+    if _CRASH_HITS[name] >= int(nth or 1):
+        if raise_instead:
+            _CRASH_HITS[name] = 0
+            raise InjectedFailure(f"injected failure at {name}")
+        os._exit(97)
+
+
+class Warehouse:
+    """A writer connection on the working database, holding the writer lock."""
+
+    def __init__(self, db_path: str | Path, con: duckdb.DuckDBPyConnection, lock_fd: int | None) -> None:
+        self.db_path = Path(db_path)  # the published (analyst) path
+        self.work_path = work_path(db_path)
+        self.con = con
+        self._lock_fd = lock_fd
+        self._tx_open = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.close()
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ statements
+
+    def execute(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+
+    def scalar(self, sql: str, params: object = None) -> object:
+        row = self.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Warehouse"]:
+        """BEGIN … COMMIT that can never commit half a batch.
+
+        DuckDB accepts COMMIT silently after a failed statement and commits nothing (stack.md §6),
+        so any exception inside the block rolls back and propagates: there is no path on which a
+        failure is swallowed and a COMMIT follows.
+        """
+        if self._tx_open:
+            raise RuntimeError("nested transaction")
+        self.con.execute("BEGIN TRANSACTION")
+        self._tx_open = True
+        try:
+            yield self
+        except BaseException:
+            self._tx_open = False
+            with contextlib.suppress(Exception):
+                self.con.execute("ROLLBACK")
+            raise
+        self._tx_open = False
+        try:
+            self.con.execute("COMMIT")
+        except duckdb.Error as e:
+            with contextlib.suppress(Exception):
+                self.con.execute("ROLLBACK")
+            raise TransactionFailed(f"commit failed: {e}") from e
+
+    # ------------------------------------------------------------------ publishing
+
+    def publish(self) -> Path:
+        """Atomically replace the analyst snapshot with the current working state."""
+        self.con.execute("CHECKPOINT")
+        target = self.db_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(self.work_path, tmp)
+            os.chmod(tmp, 0o644)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        # A stale WAL next to the snapshot would be replayed onto the new file: never leave one.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(str(target) + ".wal")
+        return target
+
+
+def _acquire_lock(path: Path, timeout_s: float) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + max(0.0, timeout_s)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise WarehouseLocked(
+                    f"warehouse {path.with_suffix('')} is locked by another run (waited {timeout_s:g}s)"
+                ) from None
+            time.sleep(0.05)
+
+
+def open_writer(db_path: str | Path, timeout_s: float = 30.0, *, migrate_to: int | None = None) -> Warehouse:
+    """Lock and open the working database, creating or upgrading its schema.
+
+    If there is no working file yet but a published one exists (an older install, or a copy),
+    the working file starts as a copy of it.  ``migrate_to`` is for tests that need an old schema.
+    """
+    from warehouse import analytics  # views depend on the schema module; import late
+
+    db_path = Path(db_path)
+    fd = _acquire_lock(lock_path(db_path), timeout_s)
+    try:
+        wpath = work_path(db_path)
+        if not wpath.exists() and db_path.exists():
+            shutil.copyfile(db_path, wpath)
+        con = duckdb.connect(str(wpath))
+        schema.migrate(con, migrate_to)
+        if migrate_to is None or migrate_to >= schema.LATEST_VERSION:
+            schema.apply_comments(con)
+            analytics.create_views(con)
+        return Warehouse(db_path, con, fd)
+    except BaseException:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        raise
+
+
+def connect_readonly(db_path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published snapshot (what analysts and ``ogi query`` use)."""
+    p = Path(db_path)
+    if not p.exists():
+        raise WarehouseMissing(f"no warehouse at {p} (run `ogi run` first)")
+    return duckdb.connect(str(p), read_only=True)

@@ -1,0 +1,705 @@
+"""Load one run into the working warehouse: revisions, facts, findings, withdrawals, alerts.
+
+How it stays correct:
+- **Idempotent.** A report is keyed by ``report_id = hash(portal_id, url)`` and a revision by
+  ``Report.content_hash()``; the same input twice finds every hash already current and writes no
+  report, fact, finding or alert (alerts are also deduplicated by key).
+- **Atomic per batch.** New and revised reports are written in batches; each batch (revisions,
+  sections, facts, findings, the reports rows and the per-report alerts) is one transaction, so a
+  crash leaves whole reports or nothing.  The run-level work (fetch log, withdrawals, cross-report
+  checks, coverage alerts, run row) is one final transaction, recomputed from the warehouse state,
+  so a re-run after a crash converges to the same state a clean run would have produced.
+- **Bulk.** Rows go in as Arrow tables through ``INSERT … SELECT`` (one statement per table per
+  batch), never row by row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from extractors.model import Report
+from warehouse.crosscheck import run_checks
+from warehouse.db import Warehouse, crash_point
+from warehouse.identity import classify_issuer
+from warehouse.inputs import DocumentInput, RunInput
+from warehouse.outbox import enqueue_alert, enqueue_many
+
+MAX_DIFF_IN_PAYLOAD = 200
+
+
+def report_id_for(portal_id: str, url: str) -> str:
+    """Stable report id: the first 20 hex digits of sha256(portal_id NUL url)."""
+    return hashlib.sha256(f"{portal_id}\x00{url}".encode()).hexdigest()[:20]
+
+
+def _utc_naive(t: dt.datetime | None) -> dt.datetime | None:
+    if t is None:
+        return None
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return t
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(slots=True)
+class ReportRef:
+    report_id: str
+    url: str
+    portal_id: str
+    revision: int | None = None
+    title: str = ""
+
+
+@dataclass(slots=True)
+class FactChange:
+    table: str
+    row: str
+    col: str
+    old: float | None
+    new: float | None
+
+
+@dataclass(slots=True)
+class RevisedReport:
+    report_id: str
+    url: str
+    portal_id: str
+    revision: int
+    changes: list[FactChange] = field(default_factory=list)
+
+
+@dataclass
+class LoadResult:
+    run_id: str
+    new: list[ReportRef] = field(default_factory=list)
+    revised: list[RevisedReport] = field(default_factory=list)
+    malformed: list[ReportRef] = field(default_factory=list)
+    not_parsed: list[ReportRef] = field(default_factory=list)
+    withdrawn: list[ReportRef] = field(default_factory=list)
+    #: Documents without an extracted report that the warehouse has never seen (re-extract them).
+    unknown_unchanged: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    documents: int = 0
+    facts_loaded: int = 0
+    findings_loaded: int = 0
+    cross_findings: int = 0
+    missing: int = 0
+    alerts_enqueued: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def new_ids(self) -> list[str]:
+        return [r.report_id for r in self.new]
+
+    @property
+    def new_urls(self) -> list[str]:
+        return [r.url for r in self.new]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.revised or self.withdrawn or self.alerts_enqueued)
+
+
+@dataclass(slots=True)
+class _Doc:
+    """One document to load, with everything derived from it."""
+
+    doc: DocumentInput
+    report_id: str
+    content_hash: str | None  # None: nothing to compare (unchanged, not re-extracted)
+    report: Report | None
+    status: str = "not_parsed"
+    revision: int = 1
+    old_revision: int | None = None
+    agency_key: str = "unknown"
+    issuer_type: str = "other"
+
+
+def _content_hash(d: DocumentInput) -> str | None:
+    if d.report is not None:
+        return d.report.content_hash()
+    if d.error is not None:
+        return hashlib.sha256(f"unreadable\x00{d.error}".encode()).hexdigest()
+    return None
+
+
+# ------------------------------------------------------------------------------------------ arrow builders
+
+
+def _repeat(values: list[Any], counts: list[int], type_: pa.DataType) -> pa.Array:
+    """``values[i]`` repeated ``counts[i]`` times, as a dictionary array (no per-row copies)."""
+    idx = pa.array(np.repeat(np.arange(len(values), dtype=np.int32), counts), pa.int32())
+    return pa.DictionaryArray.from_arrays(idx, pa.array(values, type_))
+
+
+def _facts_table(batch: list[_Doc]) -> pa.Table:
+    reps = [d.report for d in batch]
+    counts = [len(r.facts) for r in reps]  # type: ignore[union-attr]
+    facts = [f for r in reps for f in r.facts]  # type: ignore[union-attr]
+    revision = np.repeat(np.array([d.revision for d in batch], dtype=np.int32), counts)
+    return pa.table(
+        {
+            "report_id": _repeat([d.report_id for d in batch], counts, pa.string()),
+            "revision": pa.array(revision, pa.int32()),
+            "tbl": pa.array([f.table for f in facts], pa.string()),
+            "row_key": pa.array([f.row for f in facts], pa.string()),
+            "col_key": pa.array([f.col for f in facts], pa.string()),
+            "value": pa.array([f.value for f in facts], pa.float64()),
+            "raw": pa.array([f.raw for f in facts], pa.string()),
+            "document_sha256": _repeat([d.doc.sha256 for d in batch], counts, pa.string()),
+            "table_index": pa.array([f.table_index for f in facts], pa.int32()),
+            "grid_row": pa.array([f.grid_row for f in facts], pa.int32()),
+            "grid_col": pa.array([f.grid_col for f in facts], pa.int32()),
+            "implicit_zero": pa.array([f.implicit_zero for f in facts], pa.bool_()),
+        }
+    )
+
+
+def _sections_table(batch: list[_Doc]) -> pa.Table:
+    rows = [(d.report_id, d.revision, s.number, s.heading, s.text) for d in batch for s in d.report.sections]  # type: ignore[union-attr]
+    cols = list(zip(*rows)) if rows else [[], [], [], [], []]
+    return pa.table(
+        {
+            "report_id": pa.array(cols[0], pa.string()),
+            "revision": pa.array(cols[1], pa.int32()),
+            "number": pa.array(cols[2], pa.int32()),
+            "heading": pa.array(cols[3], pa.string()),
+            "text": pa.array(cols[4], pa.string()),
+        }
+    )
+
+
+def _findings_table(batch: list[_Doc]) -> pa.Table:
+    rows = [
+        (d.report_id, d.revision, "extractor", f.rule, f.severity, f.message, f.expected, f.actual, f.table, f.row, f.col)
+        for d in batch
+        for f in d.report.findings  # type: ignore[union-attr]
+    ]
+    names = ["report_id", "revision", "source", "rule", "severity", "message", "expected", "actual", "tbl", "row_key", "col_key"]
+    types = [pa.string(), pa.int32()] + [pa.string()] * 4 + [pa.float64()] * 2 + [pa.string()] * 3
+    cols = list(zip(*rows)) if rows else [[] for _ in names]
+    return pa.table({n: pa.array(list(c), t) for n, c, t in zip(names, cols, types)})
+
+
+def _revisions_table(batch: list[_Doc], run: RunInput, loaded_at: dt.datetime) -> pa.Table:
+    def rep(d: _Doc) -> Report | None:
+        return d.report
+
+    return pa.table(
+        {
+            "report_id": pa.array([d.report_id for d in batch], pa.string()),
+            "revision": pa.array([d.revision for d in batch], pa.int32()),
+            "content_hash": pa.array([d.content_hash for d in batch], pa.string()),
+            "run_id": pa.array([run.run_id] * len(batch), pa.string()),
+            "loaded_at": pa.array([loaded_at] * len(batch), pa.timestamp("us")),
+            "document_sha256": pa.array([d.doc.sha256 for d in batch], pa.string()),
+            "is_report": pa.array([bool(rep(d) and rep(d).is_report) for d in batch], pa.bool_()),
+            "reason": pa.array([(rep(d).reason if rep(d) else d.doc.error) for d in batch], pa.string()),
+            "title": pa.array([(rep(d).title if rep(d) else (d.doc.link_text or "")) for d in batch], pa.string()),
+            "agency": pa.array([(rep(d).agency if rep(d) else "") for d in batch], pa.string()),
+            "year": pa.array([(rep(d).year if rep(d) else None) for d in batch], pa.int32()),
+            "published": pa.array([(rep(d).published if rep(d) else None) for d in batch], pa.date32()),
+            "template": pa.array([(rep(d).template if rep(d) else "unknown") for d in batch], pa.string()),
+            "status": pa.array([d.status for d in batch], pa.string()),
+            "text": pa.array([(rep(d).text if rep(d) else "") for d in batch], pa.string()),
+            "n_facts": pa.array([len(rep(d).facts) if rep(d) else 0 for d in batch], pa.int32()),
+            "n_errors": pa.array(
+                [sum(f.severity == "error" for f in rep(d).findings) if rep(d) else 0 for d in batch], pa.int32()
+            ),
+            "agency_key": pa.array([d.agency_key for d in batch], pa.string()),
+            "issuer_type": pa.array([d.issuer_type for d in batch], pa.string()),
+            "list_date": pa.array([d.doc.list_date for d in batch], pa.date32()),
+            "kind": pa.array([d.doc.kind for d in batch], pa.string()),
+        }
+    )
+
+
+def _documents_table(docs: list[DocumentInput], run_id: str) -> pa.Table:
+    return pa.table(
+        {
+            "portal_id": pa.array([d.portal_id for d in docs], pa.string()),
+            "url": pa.array([d.url for d in docs], pa.string()),
+            "sha256": pa.array([d.sha256 for d in docs], pa.string()),
+            "kind": pa.array([d.kind for d in docs], pa.string()),
+            "fetched_at": pa.array([_utc_naive(d.fetched_at) for d in docs], pa.timestamp("us")),
+            "first_seen_run": pa.array([run_id] * len(docs), pa.string()),
+            "link_text": pa.array([d.link_text for d in docs], pa.string()),
+            "list_date": pa.array([d.list_date for d in docs], pa.date32()),
+            "parent_url": pa.array([d.parent_url for d in docs], pa.string()),
+            "error": pa.array([d.error for d in docs], pa.string()),
+        }
+    )
+
+
+def _insert(wh: Warehouse, table: str, data: pa.Table, conflict: str = "") -> None:
+    if data.num_rows == 0:
+        return
+    name = f"_arrow_{table}"
+    wh.con.register(name, data)
+    try:
+        cols = ", ".join(data.column_names)
+        wh.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} {conflict}")
+    finally:
+        wh.con.unregister(name)
+
+
+# ------------------------------------------------------------------------------------------ the load
+
+
+def _prepare(run: RunInput) -> tuple[list[_Doc], dict[str, str | None]]:
+    county = {p.id: p.county for p in run.portals}
+    by_id: dict[str, _Doc] = {}
+    for d in run.documents:
+        rid = report_id_for(d.portal_id, d.url)
+        item = _Doc(d, rid, _content_hash(d), d.report)
+        if d.report is not None:
+            item.status = d.report.status
+            iss = classify_issuer(d.report.agency, d.report.title, county.get(d.portal_id))
+            item.agency_key, item.issuer_type = iss.key, iss.issuer_type
+        by_id[rid] = item  # the same URL twice in one run: the last one wins
+    return list(by_id.values()), county
+
+
+def _existing(wh: Warehouse, ids: list[str]) -> dict[str, tuple[int, str]]:
+    if not ids:
+        return {}
+    wh.con.register("_ids", pa.table({"report_id": pa.array(ids, pa.string())}))
+    try:
+        rows = wh.execute(
+            """SELECT r.report_id, r.current_revision, v.content_hash
+               FROM reports r JOIN _ids USING (report_id)
+               JOIN report_revisions v ON v.report_id = r.report_id AND v.revision = r.current_revision"""
+        ).fetchall()
+    finally:
+        wh.con.unregister("_ids")
+    return {r[0]: (int(r[1]), r[2]) for r in rows}
+
+
+def _old_facts(wh: Warehouse, batch: list[_Doc]) -> dict[str, dict[tuple[str, str, str], float | None]]:
+    revised = [d for d in batch if d.old_revision is not None]
+    if not revised:
+        return {}
+    keys = pa.table(
+        {
+            "report_id": pa.array([d.report_id for d in revised], pa.string()),
+            "revision": pa.array([d.old_revision for d in revised], pa.int32()),
+        }
+    )
+    wh.con.register("_old", keys)
+    try:
+        rows = wh.execute(
+            "SELECT f.report_id, f.tbl, f.row_key, f.col_key, f.value FROM facts f JOIN _old USING (report_id, revision)"
+        ).fetchall()
+    finally:
+        wh.con.unregister("_old")
+    out: dict[str, dict[tuple[str, str, str], float | None]] = {}
+    for rid, t, r, c, v in rows:
+        out.setdefault(rid, {})[(t, r, c)] = v
+    return out
+
+
+def _diff(old: dict[tuple[str, str, str], float | None], new: dict[tuple[str, str, str], Any]) -> list[FactChange]:
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        o = old.get(key)
+        n = new.get(key)
+        n = float(n) if n is not None else None
+        if o != n or (key in old) != (key in new):
+            changes.append(FactChange(key[0], key[1], key[2], o, n))
+    return changes
+
+
+def _load_batch(wh: Warehouse, run: RunInput, batch: list[_Doc], result: LoadResult, started: dt.datetime) -> None:
+    loaded_at = _now()
+    old_facts = _old_facts(wh, batch)
+    with_report = [d for d in batch if d.report is not None]
+    alerts: list[dict[str, Any]] = []
+    for d in batch:
+        title = d.report.title if d.report else (d.doc.link_text or "")
+        ref = ReportRef(d.report_id, d.doc.url, d.doc.portal_id, d.revision, title)
+        is_report = bool(d.report and d.report.is_report)
+        if d.old_revision is None:
+            result.new.append(ref)
+            if is_report:
+                alerts.append(dict(kind="new_report", ref=ref, payload={"year": d.report.year, "agency": d.report.agency, "status": d.status}))  # type: ignore[union-attr]
+        else:
+            changes = _diff(old_facts.get(d.report_id, {}), d.report.fact_map() if d.report else {})
+            result.revised.append(RevisedReport(d.report_id, d.doc.url, d.doc.portal_id, d.revision, changes))
+            alerts.append(
+                dict(
+                    kind="revised_report",
+                    ref=ref,
+                    payload={
+                        "previous_revision": d.old_revision,
+                        "changed_facts": [
+                            {"table": c.table, "row": c.row, "col": c.col, "old": c.old, "new": c.new}
+                            for c in changes[:MAX_DIFF_IN_PAYLOAD]
+                        ],
+                        "changed_facts_total": len(changes),
+                        "status": d.status,
+                    },
+                )
+            )
+        if d.status == "malformed":
+            result.malformed.append(ref)
+            errors = [
+                {"rule": f.rule, "severity": f.severity, "message": f.message, "expected": f.expected,
+                 "actual": f.actual, "table": f.table, "row": f.row, "col": f.col}
+                for f in d.report.findings  # type: ignore[union-attr]
+                if f.severity == "error"
+            ]
+            alerts.append(dict(kind="malformed_report", ref=ref, payload={"findings": errors}))
+        elif d.status == "not_parsed":
+            result.not_parsed.append(ref)
+
+    with wh.transaction():
+        _insert(wh, "documents", _documents_table([d.doc for d in batch], run.run_id), "ON CONFLICT DO NOTHING")
+        _insert(wh, "report_revisions", _revisions_table(batch, run, loaded_at))
+        crash_point("after_revisions")
+        _insert(wh, "sections", _sections_table(with_report))
+        facts = _facts_table(with_report)
+        _insert(wh, "facts", facts)
+        crash_point("after_facts")
+        findings = _findings_table(with_report)
+        _insert(wh, "findings", findings)
+        reports = pa.table(
+            {
+                "report_id": pa.array([d.report_id for d in batch], pa.string()),
+                "portal_id": pa.array([d.doc.portal_id for d in batch], pa.string()),
+                "url": pa.array([d.doc.url for d in batch], pa.string()),
+                "current_revision": pa.array([d.revision for d in batch], pa.int32()),
+                "first_seen_at": pa.array([started] * len(batch), pa.timestamp("us")),
+                "first_seen_run": pa.array([run.run_id] * len(batch), pa.string()),
+                "last_seen_at": pa.array([started] * len(batch), pa.timestamp("us")),
+                "last_seen_run": pa.array([run.run_id] * len(batch), pa.string()),
+                "last_changed_at": pa.array([started] * len(batch), pa.timestamp("us")),
+            }
+        )
+        _insert(
+            wh,
+            "reports",
+            reports,
+            """ON CONFLICT (report_id) DO UPDATE SET current_revision = excluded.current_revision,
+                   last_seen_at = excluded.last_seen_at, last_seen_run = excluded.last_seen_run,
+                   last_changed_at = excluded.last_changed_at, withdrawn_at = NULL, withdrawn_run = NULL""",
+        )
+        result.alerts_enqueued += enqueue_many(
+            wh,
+            [
+                dict(
+                    kind=a["kind"],
+                    url=a["ref"].url,
+                    report_id=a["ref"].report_id,
+                    revision=a["ref"].revision,
+                    portal_id=a["ref"].portal_id,
+                    title=a["ref"].title,
+                    payload=a["payload"],
+                )
+                for a in alerts
+            ],
+            run_id=run.run_id,
+            created_at=loaded_at,
+        )
+        crash_point("before_batch_commit")
+    result.facts_loaded += facts.num_rows
+    result.findings_loaded += findings.num_rows
+
+
+def _run_tables(run: RunInput) -> dict[str, pa.Table]:
+    fetches = [f for c in run.crawls for f in c.fetches]
+    failures = [(c.portal_id, f) for c in run.crawls for f in c.failures]
+    started = _utc_naive(run.started_at)
+    return {
+        "fetch_log": pa.table(
+            {
+                "run_id": pa.array([run.run_id] * len(fetches), pa.string()),
+                "portal_id": pa.array([f.portal_id for f in fetches], pa.string()),
+                "url": pa.array([f.url for f in fetches], pa.string()),
+                "fetched_at": pa.array([_utc_naive(f.fetched_at) for f in fetches], pa.timestamp("us")),
+                "kind": pa.array([f.kind for f in fetches], pa.string()),
+                "status": pa.array([f.status for f in fetches], pa.int32()),
+                "sha256": pa.array([f.sha256 for f in fetches], pa.string()),
+                "bytes": pa.array([f.bytes for f in fetches], pa.int64()),
+                "attempts": pa.array([f.attempts for f in fetches], pa.int32()),
+                "error": pa.array([f.error for f in fetches], pa.string()),
+                "elapsed_ms": pa.array([f.elapsed_ms for f in fetches], pa.float64()),
+            }
+        ),
+        "fetch_failures": pa.table(
+            {
+                "run_id": pa.array([run.run_id] * len(failures), pa.string()),
+                "portal_id": pa.array([f.portal_id or pid for pid, f in failures], pa.string()),
+                "url": pa.array([f.url for _, f in failures], pa.string()),
+                "kind": pa.array([f.kind for _, f in failures], pa.string()),
+                "reason": pa.array([f.reason for _, f in failures], pa.string()),
+                "attempts": pa.array([f.attempts for _, f in failures], pa.int32()),
+            }
+        ),
+        "portal_runs": pa.table(
+            {
+                "run_id": pa.array([run.run_id] * len(run.crawls), pa.string()),
+                "portal_id": pa.array([c.portal_id for c in run.crawls], pa.string()),
+                "started_at": pa.array([started] * len(run.crawls), pa.timestamp("us")),
+                "ok": pa.array([c.ok for c in run.crawls], pa.bool_()),
+                "listing_complete": pa.array([c.listing_complete for c in run.crawls], pa.bool_()),
+                "cms": pa.array([c.cms for c in run.crawls], pa.string()),
+                "error": pa.array([c.error for c in run.crawls], pa.string()),
+                "documents": pa.array([len(c.documents) for c in run.crawls], pa.int32()),
+                "failures": pa.array([len(c.failures) for c in run.crawls], pa.int32()),
+                "requests": pa.array([c.requests for c in run.crawls], pa.int32()),
+                "bytes": pa.array([c.bytes for c in run.crawls], pa.int64()),
+                "elapsed_s": pa.array([c.elapsed_s for c in run.crawls], pa.float64()),
+            }
+        ),
+        "portals": pa.table(
+            {
+                "portal_id": pa.array([p.id for p in run.portals], pa.string()),
+                "name": pa.array([p.name for p in run.portals], pa.string()),
+                "division_code": pa.array([p.division_code for p in run.portals], pa.string()),
+                "province": pa.array([p.province for p in run.portals], pa.string()),
+                "city": pa.array([p.city for p in run.portals], pa.string()),
+                "county": pa.array([p.county for p in run.portals], pa.string()),
+                "cms": pa.array([p.cms for p in run.portals], pa.string()),
+                "start_urls": pa.array([list(p.start_urls) for p in run.portals], pa.list_(pa.string())),
+                "first_seen_at": pa.array([started] * len(run.portals), pa.timestamp("us")),
+                "last_seen_at": pa.array([started] * len(run.portals), pa.timestamp("us")),
+            }
+        ),
+    }
+
+
+def _seen_table(run: RunInput) -> pa.Table:
+    seen = {(d.portal_id, d.url) for d in run.documents}
+    seen |= {(d.portal_id, d.url) for c in run.crawls for d in c.documents}
+    items = sorted(seen)
+    return pa.table(
+        {
+            "portal_id": pa.array([p for p, _ in items], pa.string()),
+            "url": pa.array([u for _, u in items], pa.string()),
+        }
+    )
+
+
+def _portal_unreachable(wh: Warehouse, run: RunInput, after: int) -> int:
+    """Alert once per failure streak when a portal failed ``after`` consecutive runs."""
+    n = 0
+    start_url = {p.id: (p.start_urls[0] if p.start_urls else "") for p in run.portals}
+    for c in run.crawls:
+        if c.ok:
+            continue
+        rows = wh.execute(
+            "SELECT run_id, ok, error FROM portal_runs WHERE portal_id = ? ORDER BY started_at DESC, run_id DESC",
+            [c.portal_id],
+        ).fetchall()
+        streak = []
+        for run_id, ok, error in rows:
+            if ok:
+                break
+            streak.append((run_id, error))
+        if len(streak) < after:
+            continue
+        first_failed = streak[-1][0]
+        if (
+            enqueue_alert(
+                wh,
+                "portal_unreachable",
+                url=start_url.get(c.portal_id, ""),
+                portal_id=c.portal_id,
+                title=f"{c.portal_id}: unreachable for {len(streak)} consecutive runs",
+                payload={"consecutive_failures": len(streak), "error": c.error, "since_run": first_failed},
+                run_id=run.run_id,
+                subject=f"{c.portal_id}|{first_failed}",
+            )
+            is not None
+        ):
+            n += 1
+    return n
+
+
+def load_run(
+    wh: Warehouse,
+    run: RunInput,
+    *,
+    batch_size: int = 2000,
+    unreachable_after: int = 3,
+) -> LoadResult:
+    """Load one run (see the module docstring for the guarantees); returns what changed."""
+    # The input holds millions of small objects (facts); the cyclic GC would rescan them on every
+    # generation-2 collection triggered by the rows we build, which costs more than the load itself.
+    # Nothing here creates reference cycles worth collecting mid-load.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_run(wh, run, batch_size=batch_size, unreachable_after=unreachable_after)
+    except Exception as e:
+        # The failed batch rolled back; record why on the run row (its own transaction) and re-raise.
+        try:
+            wh.execute(
+                "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ?",
+                [f"load failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:500], _now(), run.run_id],
+            )
+        except Exception:  # noqa: BLE001 - the original error matters more
+            pass
+        raise
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_after: int) -> LoadResult:
+    t0 = time.perf_counter()
+    result = LoadResult(run.run_id, documents=len(run.documents))
+    started = _utc_naive(run.started_at) or _now()
+    wh.execute(
+        """INSERT INTO runs (run_id, mode, started_at, as_of, status) VALUES (?, ?, ?, ?, 'running')
+           ON CONFLICT (run_id) DO UPDATE SET status = 'running', error = NULL""",
+        [run.run_id, run.mode, started, run.as_of],
+    )
+
+    docs, _ = _prepare(run)
+    existing = _existing(wh, [d.report_id for d in docs])
+    changed: list[_Doc] = []
+    unchanged_docs: list[DocumentInput] = []
+    for d in docs:
+        cur = existing.get(d.report_id)
+        if d.content_hash is None:
+            if cur is None:
+                result.unknown_unchanged.append(d.doc.url)
+            else:
+                result.unchanged += 1
+            unchanged_docs.append(d.doc)
+        elif cur is None:
+            changed.append(d)
+        elif cur[1] == d.content_hash:
+            result.unchanged += 1
+            unchanged_docs.append(d.doc)
+        else:
+            d.old_revision, d.revision = cur[0], cur[0] + 1
+            changed.append(d)
+    result.timings["prepare_s"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    for i in range(0, len(changed), max(1, batch_size)):
+        _load_batch(wh, run, changed[i : i + batch_size], result, started)
+    result.timings["batches_s"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    tables = _run_tables(run)
+    with wh.transaction():
+        _insert(
+            wh,
+            "portals",
+            tables["portals"],
+            """ON CONFLICT (portal_id) DO UPDATE SET name = excluded.name, division_code = excluded.division_code,
+                   province = excluded.province, city = excluded.city, county = excluded.county,
+                   cms = excluded.cms, start_urls = excluded.start_urls, last_seen_at = excluded.last_seen_at""",
+        )
+        for t in ("fetch_log", "fetch_failures", "portal_runs"):
+            wh.execute(f"DELETE FROM {t} WHERE run_id = ?", [run.run_id])
+            _insert(wh, t, tables[t])
+        _insert(wh, "documents", _documents_table(unchanged_docs, run.run_id), "ON CONFLICT DO NOTHING")
+
+        seen = _seen_table(run)
+        wh.con.register("_seen", seen)
+        try:
+            wh.execute(
+                """UPDATE reports SET last_seen_at = ?, last_seen_run = ?, withdrawn_at = NULL, withdrawn_run = NULL
+                   FROM _seen WHERE reports.portal_id = _seen.portal_id AND reports.url = _seen.url
+                     AND (reports.last_seen_run IS DISTINCT FROM ? OR reports.withdrawn_at IS NOT NULL)""",
+                [started, run.run_id, run.run_id],
+            )
+            if run.mode != "reprocess":
+                complete = [c.portal_id for c in run.crawls if c.ok and c.listing_complete]
+                if complete:
+                    rows = wh.execute(
+                        """UPDATE reports SET withdrawn_at = ?, withdrawn_run = ?
+                           WHERE withdrawn_at IS NULL AND portal_id IN (SELECT unnest(?::VARCHAR[]))
+                             AND NOT EXISTS (SELECT 1 FROM _seen s WHERE s.portal_id = reports.portal_id
+                                                                     AND s.url = reports.url)
+                           RETURNING report_id, url, portal_id, current_revision""",
+                        [started, run.run_id, complete],
+                    ).fetchall()
+                    result.withdrawn = [ReportRef(r[0], r[1], r[2], r[3]) for r in rows]
+        finally:
+            wh.con.unregister("_seen")
+
+        xr = run_checks(wh, as_of=run.as_of, run_id=run.run_id)
+        result.cross_findings = xr.findings_total
+        result.missing = xr.missing_total
+        result.alerts_enqueued += xr.alerts_enqueued
+        result.alerts_enqueued += _portal_unreachable(wh, run, unreachable_after)
+        crash_point("before_final_commit")
+        result.timings["finalize_s"] = time.perf_counter() - t2
+        result.timings["total_s"] = time.perf_counter() - t0
+        wh.execute(
+            """UPDATE runs SET status = 'ok', finished_at = ?, portals = ?, portals_failed = ?, documents = ?,
+                   reports_new = ?, reports_revised = ?, reports_unchanged = ?, reports_withdrawn = ?,
+                   reports_malformed = ?, reports_not_parsed = ?, facts_loaded = ?, findings_loaded = ?,
+                   alerts_enqueued = ?, fetches = ?, failures = ?, load_seconds = ?, error = NULL
+               WHERE run_id = ?""",
+            [
+                _now(),
+                len(run.portals),
+                sum(1 for c in run.crawls if not c.ok),
+                len(run.documents),
+                len(result.new),
+                len(result.revised),
+                result.unchanged,
+                len(result.withdrawn),
+                len(result.malformed),
+                len(result.not_parsed),
+                result.facts_loaded,
+                result.findings_loaded,
+                result.alerts_enqueued,
+                tables["fetch_log"].num_rows,
+                tables["fetch_failures"].num_rows,
+                result.timings["total_s"],
+                run.run_id,
+            ],
+        )
+    result.timings["xr_s"] = xr.seconds
+    return result
+
+
+def record_run_failure(
+    wh: Warehouse,
+    run_id: str,
+    error: str,
+    *,
+    started_at: dt.datetime | None = None,
+    mode: str = "nightly",
+    url: str = "",
+) -> int | None:
+    """Mark a run failed and enqueue its ``run_failed`` alert in one transaction (called by the flows)."""
+    with wh.transaction():
+        wh.execute(
+            """INSERT INTO runs (run_id, mode, started_at, status, error, finished_at) VALUES (?, ?, ?, 'failed', ?, ?)
+               ON CONFLICT (run_id) DO UPDATE SET status = 'failed', error = excluded.error,
+                   finished_at = excluded.finished_at""",
+            [run_id, mode, _utc_naive(started_at) or _now(), error, _now()],
+        )
+        return enqueue_alert(
+            wh,
+            "run_failed",
+            url=url,
+            title=f"run {run_id} failed",
+            payload={"error": error},
+            run_id=run_id,
+            subject=run_id,
+        )
+
+
+def payload_json(alert_payload: dict[str, Any]) -> str:
+    return json.dumps(alert_payload, ensure_ascii=False, default=str)

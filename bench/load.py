@@ -72,10 +72,14 @@ def build_run(n: int) -> object:
         portals.append(portal)
         for a in AGENCIES:
             agency = county + a[1:]
+            carried: dict[str, int] | None = None
             for y in YEARS:
                 if len(docs) >= n:
                     break
-                rep = s.make_report(year=y, agency=agency, seed=p, published=dt.date(y + 1, 1, 20))
+                # consecutive years chain (上年结转 = last year's 结转下年度), as in most real reports
+                rep = s.make_report(year=y, agency=agency, seed=p, published=dt.date(y + 1, 1, 20),
+                                    carried_over=carried)
+                carried = {f.col: int(f.value) for f in rep.facts if f.table == "t3" and f.row == "carried_forward"}
                 docs.append(s.document(rep, f"http://{portal.id}.example.gov.cn/{a}/{y}.html", portal_id=portal.id))
     return s.run_input("bench-1", docs, portals=portals, as_of=dt.date(2024, 6, 1))
 

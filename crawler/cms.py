@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
-from typing import AsyncIterator
 from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
 from lxml import etree
@@ -104,10 +103,16 @@ class TrsLister(Lister):
         doc = self.html_of(start, start_body)
         self._collect(doc, start.final_url)
         html_text = etree.tostring(doc, encoding="unicode")
-        m = re.search(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']", html_text)
+        m = re.search(r"createPageHTML\(\s*(\w+)\s*,\s*(\w+)\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']", html_text)
         if not m:
             return
-        count, prefix, suffix = int(m.group(1)), m.group(3), m.group(4)
+        count_s, prefix, suffix = m.group(1), m.group(3), m.group(4)
+        if not count_s.isdigit():  # createPageHTML(countPage, currentPage, …) with `var countPage = 5`
+            v = re.search(rf"\b{re.escape(count_s)}\s*=\s*(\d+)", html_text)
+            if not v:
+                return
+            count_s = v.group(1)
+        count = int(count_s)
         base = start.final_url
         for i in range(1, min(count, self.max_pages)):
             got = await self.page(urljoin(base, f"{prefix}_{i}.{suffix}"))
@@ -128,8 +133,9 @@ class HanwebLister(Lister):
     )
 
     async def run(self, start, start_body, start_url):
-        doc = self.html_of(start, start_body)
-        text = etree.tostring(doc, encoding="unicode")
+        from crawler.links import decode_html
+
+        text = decode_html(start_body, start.content_type)[0]
         params: dict[str, str] = {}
         for m in self._PARAM.finditer(text):
             params.setdefault(m.group(1), next(g for g in m.groups()[1:] if g is not None))
@@ -141,8 +147,10 @@ class HanwebLister(Lister):
         per = re.search(r"perPage\s*:\s*(\d+)", text)
         perpage = int(per.group(1)) if per else 15
         form = {"col": "1", "appid": "1", "path": "/", "sourceContentType": "1", "permissiontype": "0", **params}
-        # Records inline in the column page (some Hanweb sites) count too.
-        self._records(text, start.final_url)
+        # Records inline in the column page (<script type="text/xml"><datastore><recordset><record><![CDATA[…]]>,
+        # the first group on many Hanweb sites) count too.
+        for m in re.finditer(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", text, re.S):
+            self._records(m.group(1), start.final_url)
         startrecord, group = 1, perpage * 3  # jpage asks for three pages at a time
         while True:
             q = urlencode({"startrecord": startrecord, "endrecord": startrecord + group - 1, "perpage": perpage})
@@ -283,7 +291,3 @@ class GenericLister(Lister):
 LISTERS = {"trs": TrsLister, "hanweb": HanwebLister, "gkmlpt": GkmlptLister, "vsb": VsbLister,
            "generic": GenericLister}
 
-
-async def list_entries(fetcher: Fetcher, family: str, start: FetchResult, start_body: bytes,
-                       start_url: str, state: ListState) -> AsyncIterator[None]:  # pragma: no cover - helper alias
-    await LISTERS[family](fetcher, state).run(start, start_body, start_url)

@@ -22,7 +22,7 @@ from urllib.parse import urldefrag, urlsplit
 import httpx
 
 import ogi
-from crawler.archive import Archive
+from crawler.archive import Archive, utcnow
 from crawler.cms import LISTERS, ListState, detect_cms
 from crawler.fetch import Fetcher, FetchResult, HostPolicy
 from crawler.links import decode_html, extract_links, is_attachment_url, is_report_link, parse_html
@@ -75,19 +75,13 @@ def _doc(portal: Portal, res: FetchResult, kind: str, *, link_text=None, list_da
         url=res.url,
         kind=kind,  # type: ignore[arg-type]
         sha256=res.sha256 or "",
-        fetched_at=fetched_at or res_time(res),
+        fetched_at=fetched_at or utcnow(),
         status=_status(res),  # type: ignore[arg-type]
         content_type=res.content_type,
         link_text=link_text,
         list_date=list_date,
         parent_url=parent_url,
     )
-
-
-def res_time(res: FetchResult):
-    from crawler.archive import utcnow
-
-    return utcnow()
 
 
 async def crawl_portal(
@@ -236,8 +230,10 @@ class Progress:
     def __init__(self, portals: list[Portal]):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
+        from rich.console import Console
+
         self._p = RichProgress(TextColumn("{task.description:32}"), BarColumn(), MofNCompleteColumn(),
-                               TimeElapsedColumn(), transient=False)
+                               TimeElapsedColumn(), transient=False, console=Console(stderr=True))
         self._tasks = {p.id: self._p.add_task(p.id, total=None, start=False) for p in portals}
 
     def __enter__(self) -> "Progress":

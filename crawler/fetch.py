@@ -200,8 +200,8 @@ class Fetcher:
         try:
             return await self._get(url, kind=kind, conditional=conditional, method=method, data=data,
                                    link_text=link_text, list_date=list_date, parent_url=parent_url)
-        except FetchError as e:
-            return None if e.kind else None
+        except FetchError:
+            return None  # already recorded (fetch log + PortalCrawl.failures)
 
     async def _get(self, url: str, *, kind: str, conditional: bool, method: str = "GET", data: dict | None = None,
                    check_robots: bool = True, store: bool = True, link_text=None, list_date=None,

@@ -123,7 +123,7 @@ def _nearby_date(a) -> dt.date | None:
         if node is None:
             continue
         text = node.text_content() if hasattr(node, "text_content") else ""
-        if len(text) > 400:
+        if len(text) > 400 or len(node.xpath(".//a")) > 1:  # the date must belong to this entry alone
             continue
         m = _DATE.search(text.replace(a.text_content() or "", " "))
         if m:

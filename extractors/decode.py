@@ -137,9 +137,15 @@ def sniff_kind(data: bytes, content_type: str | None = None, filename: str | Non
     if data.startswith(b"%PDF"):
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
-        return "docx" if b"word/" in data[:65536] or (filename or "").lower().endswith(".docx") else "zip"
+        head = data[:65536]
+        name = (filename or "").lower()
+        if b"word/" in head or name.endswith(".docx"):
+            return "docx"
+        if b"xl/" in head or name.endswith(".xlsx"):
+            return "xlsx"
+        return "zip"
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return "ole"
+        return "xls" if (filename or "").lower().endswith(".xls") or "excel" in (content_type or "").lower() else "ole"
     return "markup"
 
 

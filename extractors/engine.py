@@ -23,7 +23,8 @@ _END = re.compile(
 _PREAMBLE = re.compile(r"条例|本报告|年度报告|统计(?:期限|时限|时间)|编制")
 _ATTACH = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|et)(?:$|[?#&])|filename=[^&]*\.(?:pdf|docx?|xlsx?|wps)", re.I)
 _IMG_SKIP = re.compile(r"logo|icon|share|qrcode|ewm|erweima|weixin|wechat|weibo|banner|arrow|btn|button|spacer|blank\.gif|dot\.|line\.|bg[_.]|jiucuo|conac|blue\.png|red\.png|_gh", re.I)
-_MAX_SECTION_TEXT = 200_000
+_MAX_SECTION_TEXT = 200_000  # per section: real sections are a few KB; a hostile page must not bloat the warehouse
+_MAX_TEXT = 1_000_000
 _WS = re.compile(r"[\s\u00a0\u3000]+")
 
 
@@ -45,13 +46,13 @@ def extract(
     if not data.strip():
         raise UnreadableInput("empty input (no content)")
     kind = sniff_kind(data, content_type, filename)
-    if kind in ("pdf", "docx"):
+    if kind in ("pdf", "docx", "xlsx", "xls"):
         from extractors.attachments import read_attachment
 
         doc, enc = read_attachment(kind, data)
         return _finish(doc, enc, url, validate)
     if kind in ("zip", "ole"):
-        raise UnreadableInput(f"binary {kind.upper()} container that is not a supported document")
+        raise UnreadableInput(f"binary {kind.upper()} container that is not a supported document (.doc/.wps/.et are not read yet)")
     check_binary(data)
     text, enc = decode(data, content_type)
     if is_html(text, content_type, filename):
@@ -167,7 +168,7 @@ def build_report(doc: Document, enc: str | None, url: str | None) -> Report:
         sections.append(Section(number, heading, "\n".join(parts)[:_MAX_SECTION_TEXT]))
     report.sections = sections
     body_blocks = [b.text for b in blocks[start:end] if b.table is None and not b.chrome]
-    report.text = "\n".join(body_blocks)
+    report.text = "\n".join(body_blocks)[:_MAX_TEXT]
 
     # metadata
     meta_texts = [" ".join(c for c in row if c) for t in reading.tables if t.kind == "meta" for row in t.grid]

@@ -48,7 +48,8 @@ RULES: dict[str, Rule] = {
              "The page only links the report as an attachment (PDF/DOC/XLS…); the content is read from the attachment"),
         Rule("table.image", "warning", "表格以图片形式发布", "Tables published as images (图片版)"),
         Rule("year.mismatch", "warning", "标题年份与统计期限年份不一致", "Report year in the title differs from the statistics period"),
-        Rule("text.table_mismatch", "warning", "正文所述申请数与表三不一致", "Applications stated in the text differ from table 3"),
+        Rule("text.table_mismatch", "warning", "正文所述申请数、行政复议数与表三、表四不一致",
+             "Applications / administrative reviews stated in the text differ from tables 3 / 4"),
     )
 }
 
@@ -81,10 +82,19 @@ def validate(report: Report) -> list[Finding]:
     return out
 
 
+_SIGNED = {(s.table, c.key) for t in TABLES.values() for s in t.values() for b in s.blocks for c in b.cols if c.signed}
+_MONEY = {(s.table, c.key) for t in TABLES.values() for s in t.values() for b in s.blocks for c in b.cols if c.money}
+
+
 def _value_rules(facts: list[Fact]) -> list[Finding]:
+    """Per-cell errors/warnings; the two info rules are one finding each, with the count and the first cell."""
     out: list[Finding] = []
-    signed = {(s.table, c.key) for t in TABLES.values() for s in t.values() for b in s.blocks for c in b.cols if c.signed}
-    money = {(s.table, c.key) for t in TABLES.values() for s in t.values() for b in s.blocks for c in b.cols if c.money}
+    signed, money = _SIGNED, _MONEY
+    na = [f for f in facts if f.value is None and parse_cell(f.raw)[1] == "na"]
+    if na:
+        out.append(_finding("value.not_applicable", f"{len(na)} cell(s) printed as not applicable ('{na[0].raw}' at "
+                            f"{na[0].table}/{na[0].row}/{na[0].col} first): left empty, not 0",
+                            actual=float(len(na)), table=na[0].table, row=na[0].row, col=na[0].col))
     zeros = [f for f in facts if f.implicit_zero]
     if zeros:
         out.append(_finding("value.implicit_zero", f"{len(zeros)} blank cell(s) read as 0 (first: {zeros[0].table}/{zeros[0].row}/{zeros[0].col})",
@@ -92,10 +102,7 @@ def _value_rules(facts: list[Fact]) -> list[Finding]:
     for f in facts:
         where = f"{f.table}/{f.row}/{f.col}"
         if f.value is None:
-            kind = parse_cell(f.raw)[1]
-            if kind == "na":
-                out.append(_finding("value.not_applicable", f"{where}: '{f.raw}' read as not applicable", table=f.table, row=f.row, col=f.col))
-            else:
+            if parse_cell(f.raw)[1] != "na":
                 out.append(_finding("value.unreadable", f"{where}: '{f.raw}' is not a number", table=f.table, row=f.row, col=f.col))
             continue
         if f.value < 0 and (f.table, f.col) not in signed:
@@ -224,20 +231,35 @@ def _year_rule(report: Report) -> list[Finding]:
 _RECEIVED = re.compile(r"(?:收到|受理|接收|接到|新收)[^。；;，,]{0,24}?申请(?:共|数量为|数为|数|总数)?\s*(\d+)\s*(?:件|个|份|条)")
 
 
+_REVIEWS = re.compile(r"行政复议(?:案件|申请)?(?:共|数量为|为)?\s*(\d+)\s*(?:件|起|宗|个)")
+
+
 def _text_rule(report: Report, fm: dict) -> list[Finding]:
+    """R6: numbers stated in the narrative (sections 一/三/四) against tables 三 and 四; the first statement counts."""
+    out: list[Finding] = []
+    texts = {s.number: s.text for s in report.sections}
     f_new = fm.get(("t3", "new_received", "total"))
-    if f_new is None or not _num(f_new.value):
-        return []
-    for s in report.sections:
-        if s.number not in (1, 3):
-            continue
-        m = _RECEIVED.search(s.text)
-        if m:
+    if f_new is not None and _num(f_new.value):
+        for n in (1, 3):
+            m = _RECEIVED.search(texts.get(n, ""))
+            if not m:
+                continue
             stated = int(m.group(1))
             f_car = fm.get(("t3", "carried_over", "total"))
             alt = f_new.value + (f_car.value if f_car is not None and _num(f_car.value) else 0)
             if stated not in (f_new.value, alt):
-                return [_finding("text.table_mismatch", f"section {s.number} says {stated} applications received, table 三 says {_fmt(f_new.value)}",
-                                 expected=float(stated), actual=float(f_new.value), table="t3", row="new_received", col="total")]
-            return []
-    return []
+                out.append(_finding("text.table_mismatch", f"section {n} says {stated} applications received, table 三 says {_fmt(f_new.value)}",
+                                    expected=float(stated), actual=float(f_new.value), table="t3", row="new_received", col="total"))
+            break
+    f_rev = fm.get(("t4", "review", "total"))
+    if f_rev is not None and _num(f_rev.value):
+        for n in (1, 4):
+            m = _REVIEWS.search(texts.get(n, ""))
+            if not m:
+                continue
+            stated = int(m.group(1))
+            if stated != f_rev.value:
+                out.append(_finding("text.table_mismatch", f"section {n} says {stated} administrative reviews, table 四 says {_fmt(f_rev.value)}",
+                                    expected=float(stated), actual=float(f_rev.value), table="t4", row="review", col="total"))
+            break
+    return out

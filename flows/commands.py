@@ -114,6 +114,7 @@ def _s(p: str | Path | None) -> str | None:
 def free_port(preferred: int | None = None) -> int:
     if preferred:
         with contextlib.closing(socket.socket()) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a just-stopped server's TIME_WAIT is fine
             try:
                 s.bind(("127.0.0.1", preferred))
                 return preferred
@@ -175,6 +176,11 @@ def serve(portals: str | Path | None = None, db: str | Path | None = None, *, cr
     if isinstance(pre, int):
         return pre
     params = {k: v for k, v in (("portals", _s(portals)), ("db", _s(db))) if v is not None}
+
+    def _terminate(signum: int, frame: Any) -> None:  # SIGTERM (systemd, kill): unwind so the server is stopped
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
     if os.environ.get("PREFECT_API_URL"):
         return _serve(params, cron, timezone)
     try:

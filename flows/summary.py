@@ -57,7 +57,7 @@ class RunSummary:
     new: int  # new reports (per the loader)
     revised: int
     malformed: int
-    failed: int  # failed portals + failed fetches + unreadable documents
+    failed: int  # failed fetches + unreadable documents (a failed portal counts at least once)
     withdrawn: int = 0
     new_reports: list[ReportLine] = field(default_factory=list)
     revised_reports: list[ReportLine] = field(default_factory=list)
@@ -267,7 +267,8 @@ def build_summary(
     if bad_lines is None:
         bad_lines = [_line(d, with_findings=True) for d in docs if _is_report(d) and d.report.status == "malformed"]
     rev_lines = rev_lines or []
-    failed = sum(1 for p in lines if not p.ok) + sum(p.failures + p.unreadable for p in lines)
+    # failed fetches + unreadable documents; a failed portal counts at least once
+    failed = sum(max(p.failures + p.unreadable, 0 if p.ok else 1) for p in lines)
     alerts = list(delivery.lines()) if delivery is not None else []
     return RunSummary(
         run_id=run_id, mode=mode, started_at=started_at, finished_at=finished_at or dt.datetime.now(dt.timezone.utc),

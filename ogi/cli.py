@@ -223,7 +223,10 @@ def sample_portal_cmd(
     """Serve the bundled sample portals (TRS, Hanweb, gkmlpt, VSB, generic) in the foreground."""
     from sample_portal.server import serve
 
-    serve(host, port, reports_per_portal=reports_per_portal)
+    try:
+        serve(host, port, reports_per_portal=reports_per_portal)
+    except OSError as e:
+        _fail(f"cannot serve the sample portal on {host}:{port}: {e.strerror or e}", 2)
 
 
 # ---------------------------------------------------------------------------------------- main

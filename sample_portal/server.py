@@ -104,6 +104,7 @@ class _State:
     max_in_flight: int = 0  # the most requests the server handled at once (politeness tests)
     host: str = "127.0.0.1"
     port: int = 0
+    etags: dict = field(default_factory=dict)  # id(body) -> (body, etag)
 
     def portal(self, key_or_id: str | None) -> site.SitePortal:
         if key_or_id is None:
@@ -290,9 +291,23 @@ class _Handler(BaseHTTPRequestHandler):
         ctype = "text/html" + (f"; charset={p.header_charset}" if p.header_charset else "")
         return 200, self._validators(body, last_modified, ctype), body
 
-    @staticmethod
-    def _validators(body: bytes, last_modified: float, ctype: str) -> dict[str, str]:
-        return {"Content-Type": ctype, "ETag": site.etag_for(body), "Last-Modified": site.http_date_str(last_modified)}
+    def _validators(self, body: bytes, last_modified: float, ctype: str) -> dict[str, str]:
+        return {"Content-Type": ctype, "ETag": self._etag(body), "Last-Modified": site.http_date_str(last_modified)}
+
+    def _etag(self, body: bytes) -> str:
+        """ETag of a body; cached per body object (cached pages are served many times)."""
+        st = self.state
+        key = id(body)
+        hit = st.etags.get(key)
+        if hit is not None and hit[0] is body:
+            return hit[1]
+        tag = site.etag_for(body)
+        if len(body) > 4096:
+            with st.lock:
+                if len(st.etags) > 2 * st.cache_max:
+                    st.etags.clear()
+                st.etags[key] = (body, tag)
+        return tag
 
     def _cached(self, key: tuple, make) -> bytes:
         st = self.state
@@ -627,18 +642,32 @@ class SamplePortalHandle:
 
 
 def start(host: str = "127.0.0.1", port: int = 0, *, reports_per_portal: int | None = None,
-          families: tuple[str, ...] | None = None, cache_max: int = 4096) -> SamplePortalHandle:
-    """Start the sample portal in a background thread; ``port=0`` picks a free port."""
+          families: tuple[str, ...] | None = None, cache_max: int = 4096,
+          tls: tuple[str, str] | None = None) -> SamplePortalHandle:
+    """Start the sample portal in a background thread; ``port=0`` picks a free port.
+
+    ``tls=(certfile, keyfile)`` serves HTTPS (e.g. with a self-signed certificate, to test TLS errors and the
+    ``verify_tls: false`` opt-out).
+    """
     state = _State(site.build_portals(reports_per_portal, families), cache_max=cache_max)
     handler = type("SamplePortalHandler", (_Handler,), {"state": state})
     server = ThreadingHTTPServer((host, port), handler)
+    if tls:
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     state.host, state.port = host, server.server_address[1]
     server.daemon_threads = True
     server.block_on_close = False
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
                               name="sample-portal")
     thread.start()
-    return SamplePortalHandle(state, server, thread, host)
+    handle = SamplePortalHandle(state, server, thread, host)
+    if tls:
+        handle.base_url = handle.base_url.replace("http://", "https://", 1)
+    return handle
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, reports_per_portal: int | None = None) -> None:

@@ -161,3 +161,22 @@ def test_sink_records_to_file(tmp_path):
 
     rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert rows[0]["body"]["title"] == "title" and rows[0]["path"] == "/hook"
+
+
+def test_every_kind_renders_its_details():
+    alerts = [
+        Alert(kind="late_report", report_id="r1", revision=1, url="http://p.test/r1.html", title="迟报",
+              payload={"agency": "县教育局", "year": 2023, "deadline": "2024-01-31", "published": "2024-03-02"}),
+        Alert(kind="missing_report", url="http://p.test/", portal_id="p1", title="缺报",
+              payload={"agency": "县民政局", "year": 2024, "deadline": "2025-01-31"}),
+        Alert(kind="portal_unreachable", url="http://p.test/", portal_id="p1", title="p1",
+              payload={"consecutive_failures": 3, "error": "connect: refused"}),
+        Alert(kind="run_failed", run_id="x", title="run x failed", payload={"error": "RuntimeError: boom"}),
+    ]
+    body = render_digest(alerts).body
+    assert "deadline=2024-01-31" in body and "published=2024-03-02" in body
+    assert "agency=县民政局, year=2024" in body
+    assert "3 consecutive failed runs (connect: refused)" in body
+    assert "RuntimeError: boom" in body
+    assert body.index("Run failed (1)") < body.index("Late report (1)") < body.index("Portal unreachable (1)")
+    assert "http://p.test/r1.html" in body

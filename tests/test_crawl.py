@@ -260,19 +260,50 @@ def test_per_host_concurrency_and_min_delay(sample_portal, fast_crawl_settings, 
     assert elapsed >= (n - 1) * 0.02
 
 
-def test_tls_errors_are_reported(tmp_path, fast_crawl_settings):
-    """A plain-HTTP server spoken to over https: the TLS handshake fails and is reported, not retried."""
+def _self_signed(tmp_path):
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    import ipaddress
+
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return str(certfile), str(keyfile)
+
+
+def test_tls_errors_are_reported_and_the_opt_out_works(tmp_path, fast_crawl_settings):
+    """A portal with a self-signed certificate: a TLS failure (not retried) unless verify_tls is false."""
     from sample_portal.server import start
 
-    h = start(families=("trs",))
+    h = start(families=("trs",), tls=_self_signed(tmp_path))
     try:
-        portal = Portal("tls-broken", "tls", (f"https://127.0.0.1:{h.port}/qinghe/",), ("127.0.0.1",))
-        r = crawl_portals([portal], Archive(tmp_path / "a"), fast_crawl_settings, progress=False)[0]
+        start_url = h.base_url + "/qinghe/zwgk/zfxxgk/zfxxgknb/index.html"
+        assert start_url.startswith("https://")
+        strict = Portal("tls-strict", "tls", (start_url,), ("127.0.0.1",))
+        r = crawl_portals([strict], Archive(tmp_path / "a"), fast_crawl_settings, progress=False)[0]
+        assert not r.ok and r.failures[0].kind == "tls"
+        assert "CERTIFICATE_VERIFY_FAILED" in r.failures[0].reason and "verify_tls" in r.failures[0].reason
+        assert [f.attempts for f in r.fetches if f.kind == "robots"] == [1]  # not retried
+        lax = Portal("tls-optout", "tls", (start_url,), ("127.0.0.1",), verify_tls=False)
+        r = crawl_portals([lax], Archive(tmp_path / "b"), fast_crawl_settings, progress=False)[0]
+        assert r.ok and r.cms == "trs"
+        assert _reports([r]) == {e.url for e in h.expected_reports()}
     finally:
         h.stop()
-    assert not r.ok
-    assert r.failures[0].kind in ("tls", "connect", "reset")
-    assert "tls" in r.failures[0].kind or "SSL" in r.failures[0].reason or "TLS" in r.failures[0].reason
 
 
 @pytest.mark.parametrize("family", ["trs", "hanweb", "gkmlpt", "vsb", "generic"])
@@ -292,3 +323,125 @@ def test_crawl_portal_is_callable_per_portal(family, tmp_path, fast_crawl_settin
         assert _reports([r]) == {e.url for e in h.expected_reports()}
     finally:
         h.stop()
+
+
+def test_request_cap_per_portal(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
+    import yaml
+
+    data = yaml.safe_load(sample_registry.read_text(encoding="utf-8"))
+    data["portals"] = [dict(data["portals"][0], max_pages=8)]
+    sample_registry.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    results, _ = _crawl(sample_registry, tmp_path, fast_crawl_settings)
+    r = results[0]
+    assert r.requests <= 8 + 1  # + robots.txt, which is not counted against the cap
+    assert "page_cap" in {f.kind for f in r.failures}
+    assert 0 < len(r.documents) < len(sample_portal.expected_reports("qinghe"))
+
+
+def test_trs_page_count_in_a_variable(sample_portal, fast_crawl_settings, tmp_path):
+    """Many TRS templates call createPageHTML(countPage, currentPage, …) with `var countPage = N`."""
+    import asyncio
+
+    from crawler.cms import ListState, TrsLister
+    from crawler.crawl import make_client
+    from crawler.fetch import Fetcher, FetchResult, HostPolicy
+    from crawler.types import PortalCrawl
+
+    page = ('<html><body><ul><li><a href="./202301/t20230105_1.html">x2022年年报</a></li></ul><script>'
+            'var countPage = 3//共多少页\ncreatePageHTML(countPage, 0, "index", "html");</script></body></html>').encode()
+    start = sample_portal.start_url("qinghe")
+    portal = Portal("p", "p", (start,), ("127.0.0.1",))
+
+    async def run():
+        client = make_client(fast_crawl_settings)
+        try:
+            crawl = PortalCrawl("p", ok=True, listing_complete=True)
+            f = Fetcher(portal, Archive(tmp_path / "a"), fast_crawl_settings, client, HostPolicy.create(fast_crawl_settings), crawl)
+            state = ListState()
+            res = FetchResult(start, start, 200, page, {}, None, False, None, "text/html; charset=utf-8")
+            await TrsLister(f, state).run(res, page, start)
+            return state
+        finally:
+            await client.aclose()
+
+    state = asyncio.run(run())
+    assert state.pages == 2  # index_1.html and index_2.html
+    listed = [q.path for q in sample_portal.requests if "index_" in q.path]
+    assert listed == ["/qinghe/zwgk/zfxxgk/zfxxgknb/index_1.html", "/qinghe/zwgk/zfxxgk/zfxxgknb/index_2.html"]
+
+
+def test_hanweb_inline_records_are_read(sample_portal, fast_crawl_settings, tmp_path):
+    """Some Hanweb columns embed the first records in the page (<script type="text/xml"><datastore>…)."""
+    import asyncio
+
+    from crawler.cms import HanwebLister, ListState
+    from crawler.crawl import make_client
+    from crawler.fetch import Fetcher, FetchResult, HostPolicy
+    from crawler.types import PortalCrawl
+
+    inline = "/yunxi/art/2019/3/1/art_1229114055_1.html"
+    page = ('<html><body><div id="5658765"><script type="text/xml"><datastore><recordset>'
+            f'<record><![CDATA[<li><a href="{inline}" title="云溪县2018年政府信息公开工作年度报告">x</a></li>]]></record>'
+            "</recordset></datastore></script></div><script>$('#5658765').jpage({perPage: 4, "
+            "proxyUrl: '/yunxi/module/web/jpage/dataproxy.jsp', dataParams: {columnid: 1229114055, unitid: 5658765}})"
+            "</script></body></html>").encode()
+    start = sample_portal.start_url("yunxi")
+    portal = Portal("p", "p", (start,), ("127.0.0.1",))
+
+    async def run():
+        client = make_client(fast_crawl_settings)
+        try:
+            crawl = PortalCrawl("p", ok=True, listing_complete=True)
+            f = Fetcher(portal, Archive(tmp_path / "a"), fast_crawl_settings, client, HostPolicy.create(fast_crawl_settings), crawl)
+            state = ListState()
+            res = FetchResult(start, start, 200, page, {}, None, False, None, "text/html; charset=utf-8")
+            await HanwebLister(f, state).run(res, page, start)
+            return state
+        finally:
+            await client.aclose()
+
+    state = asyncio.run(run())
+    urls = set(state.entries)
+    assert sample_portal.base_url + inline in urls
+    assert {e.url for e in sample_portal.expected_reports("yunxi")} <= urls
+
+
+def test_global_concurrency_cap(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
+    fast_crawl_settings.polite = False  # per-host limits off: only the global cap remains
+    fast_crawl_settings.global_concurrency = 1
+    sample_portal.inject("slow", path="/qinghe/zwgk/zfxxgk/zfxxgknb/2*", delay_s=0.02)
+    results, _ = _crawl(sample_registry, tmp_path, fast_crawl_settings)
+    assert _reports(results) == {e.url for e in sample_portal.expected_reports()}
+    assert sample_portal.max_in_flight == 1
+
+
+def test_on_site_redirects_are_followed_and_capped(sample_portal, fast_crawl_settings, tmp_path):
+    import yaml
+
+    reg = tmp_path / "r.yaml"
+    entry = {"id": "vsb-redirect", "name": "x", "start_urls": [sample_portal.base_url + "/shimen/zfxxgknb.htm"],
+             "allowed_hosts": ["127.0.0.1"]}
+    reg.write_text(yaml.safe_dump({"portals": [entry]}), encoding="utf-8")
+    results, _ = _crawl(reg, tmp_path, fast_crawl_settings)
+    assert results[0].cms == "vsb" and _reports(results) == {e.url for e in sample_portal.expected_reports("shimen")}
+    fast_crawl_settings.max_redirects = 0
+    results, _ = _crawl(reg, tmp_path / "again", fast_crawl_settings)
+    assert not results[0].ok and results[0].failures[0].kind == "redirects"
+
+
+def test_robots_crawl_delay_slows_the_host():
+    import asyncio
+
+    from crawler.fetch import HostPolicy
+    from ogi.config import CrawlSettings
+
+    async def run() -> float:
+        policy = HostPolicy.create(CrawlSettings(min_delay_s=0.0))
+        policy.set_crawl_delay("h", 0.05)
+        t0 = time.perf_counter()
+        for _ in range(3):
+            await policy.pace("h")
+        await policy.pace("other")  # other hosts are not slowed
+        return time.perf_counter() - t0
+
+    assert 0.1 <= asyncio.run(run()) < 0.5

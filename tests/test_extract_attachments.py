@@ -168,3 +168,24 @@ def test_broken_pdf_and_zip_bomb() -> None:
         zf.writestr("word/document.xml", b"<" + b" " * (20 * 1024 * 1024) + b">")
     with pytest.raises(UnreadableInput, match="zip bomb"):
         extract(buf.getvalue(), filename="bomb.docx")
+
+
+def test_xlsx_report_tables() -> None:
+    """A report published as a spreadsheet: title row, table 三 with a merged group cell."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["某县水利局2021年政府信息公开工作年度报告"])
+    ws.append(["", "", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"])
+    v = _values()
+    for key, label in T3_LABELS:
+        group = "（三）不予公开" if key.startswith("denied") else ""
+        ws.append([group, label] + v[key])
+    ws.merge_cells(start_row=7, start_column=1, end_row=14, end_column=1)  # the 8 denied rows
+    buf = io.BytesIO()
+    wb.save(buf)
+    r = extract(buf.getvalue(), filename="nb.xlsx")
+    assert r.is_report and r.title == "某县水利局2021年政府信息公开工作年度报告" and r.year == 2021
+    _check_t3(r)
+    assert r.template == "2019"  # single （六） row, no other markers

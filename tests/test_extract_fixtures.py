@@ -140,3 +140,17 @@ def test_seed_text_report() -> None:
         assert {k: v for k, v in fm.items() if k[0] == table} == want
     assert r.findings == []
     assert [t.kind for t in r.tables] == ["t2", "t3", "t4"]
+
+
+def test_blank_and_not_applicable_cells() -> None:
+    exp, r = _load(FIXTURES / "blank-cells-2021.html")
+    info = {f.rule: f for f in r.findings}
+    assert info["value.not_applicable"].actual == 3 and info["value.not_applicable"].severity == "info"
+    assert info["value.implicit_zero"].actual == exp["implicit_zero"]
+    f = r.fact("t4", "review", "upheld")
+    assert (f.value, f.raw, f.implicit_zero) == (0, "无", False)  # 无 = a real zero
+    f = r.fact("t4", "litigation_after_review", "upheld")
+    assert (f.value, f.raw) == (None, "—")
+    blank = next(f for f in r.facts if f.implicit_zero)
+    assert blank.value == 0 and blank.raw == "" and blank.table == "t3"
+    assert r.status == "ok"

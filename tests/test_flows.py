@@ -190,8 +190,12 @@ def test_a_concurrent_second_run_is_refused_cleanly(env, capsys):
     # nothing was crawled while refused, and the refused runs told the alert channel
     assert env["portal"].requests == []
     assert env["sink"].received and "run failed" in env["sink"].received[-1].title.lower()
-    # once the lock is free the run proceeds
-    assert run(env).new > 0
+    # once the lock is free the run proceeds; `ogi run` prints the summary and exits 0
+    code = run_once(portals=env["registry"], db=env["db"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert re.search(r"nightly run \S+: \d+ documents found, [1-9]\d* new", out), out[:500]
+    assert "warehouse: " + str(env["db"]) in out and "alerts:" in out
 
 
 def test_reprocess_uses_the_archive_only_and_backfill_only_the_chosen_portal(env):
@@ -216,3 +220,24 @@ def test_reprocess_uses_the_archive_only_and_backfill_only_the_chosen_portal(env
     assert (s.new, s.revised) == (0, 0)  # nothing changed on the portal
     with pytest.raises(Exception, match="unknown portal"):
         backfill(portal_ids=["no-such-portal"], portals=str(env["registry"]), db=str(env["db"]))
+
+
+def test_ogi_demo_twice_shows_the_incremental_run(tmp_path, monkeypatch, capsys, prefect_harness):
+    """THE main job: sample portal + sink + nightly flow into data/ogi.duckdb; the second run is silent."""
+    from flows.demo import demo
+
+    monkeypatch.setenv("OGI_HOME", str(tmp_path))
+    monkeypatch.setenv("OGI_ALERT_URLS", "")  # demo() points it at its own sink; restored after the test
+    monkeypatch.delenv("OGI_CONFIG", raising=False)
+    db = tmp_path / "data" / "ogi.duckdb"
+    assert demo(db=db, portals=ROOT / "portals" / "sample.yaml") == 0
+    first = capsys.readouterr().out
+    assert re.search(r"nightly run \S+: \d+ documents found, [1-9]\d* new", first)
+    assert "ALERTS RECEIVED BY THE SINK (1 message)" in first and "New report (" in first
+    assert "http://127.0.0.1:8765/" in first
+    assert first.count("-- ") >= 2 and "sample-trs-qinghe" in first  # two example queries with rows
+    assert db.exists()
+    assert demo(db=db, portals=ROOT / "portals" / "sample.yaml") == 0
+    second = capsys.readouterr().out
+    assert re.search(r"nightly run \S+: \d+ documents found, 0 new, 0 revised", second)
+    assert "ALERTS RECEIVED BY THE SINK (0 messages)" in second

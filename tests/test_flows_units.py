@@ -45,7 +45,7 @@ def test_summary_counts_links_failures_and_secrets(tmp_path):
                       crawls=crawls, batches=batches, load_result=None, delivery=None, timings={"crawl": 1.5},
                       finished_at=NOW + dt.timedelta(seconds=3))
     assert (s.found, s.new, s.malformed) == (3, 2, 1)
-    assert s.failed == 2  # portal b + one fetch failure of a
+    assert s.failed == 2  # one fetch failure of a + portal b (failed with no fetch failure recorded)
     md = s.markdown()
     assert "[清河县2023年政府信息公开工作年度报告](http://127.0.0.1:1/a/r1.html)" in md
     assert "t3.column_balance" in md and "**failed**" in md and "timeout ×1" in md

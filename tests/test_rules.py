@@ -119,3 +119,12 @@ def test_year_mismatch_and_text_rule() -> None:
 
 def test_non_report_has_no_findings() -> None:
     assert validate(Report(is_report=False, reason="x")) == []
+
+
+def test_text_rule_reviews() -> None:
+    r = _report(t3=_consistent(), t4={("review", "upheld"): 2, ("review", "total"): 2})
+    r.sections[3].text = "本年度发生政府信息公开行政复议案件3件，均维持原决定。"
+    found = [f for f in validate(r) if f.rule == "text.table_mismatch"]
+    assert len(found) == 1 and (found[0].table, found[0].expected, found[0].actual) == ("t4", 3.0, 2.0)
+    r.sections[3].text = "本年度发生政府信息公开行政复议案件2件。未发生行政诉讼。"
+    assert not [f for f in validate(r) if f.rule == "text.table_mismatch"]

@@ -116,8 +116,10 @@ def test_killed_load_leaves_previous_state_and_rerun_converges(tmp_path, point, 
     finally:
         con.close()
     assert partial == 0 and orphans == 0
-    if point == "before_batch_commit#2":  # the first batch (2 reports) committed, the second did not
-        assert after_work["report_revisions"][0] == before_work["report_revisions"][0] + 2
+    if point == "before_batch_commit#2":
+        # batches are slices of 2 input documents: the first (a revised, b unchanged) committed one new
+        # revision; the second (d, e new) died before its commit
+        assert after_work["report_revisions"][0] == before_work["report_revisions"][0] + 1
     if point == "after_facts":
         assert after_work == before_work  # the single batch rolled back entirely
     assert status == ("running",)  # the crashed run is visible as not finished

@@ -210,3 +210,16 @@ def test_shingle_jaccard_ignores_digits():
     b = shingles("二〇二〇年共收到申请99件，全部按时答复。" * 5)
     c = shingles("本年度未发生行政复议和行政诉讼案件，工作稳步推进。" * 5)
     assert jaccard(a, b) == 1.0 and jaccard(a, c) < 0.2
+
+
+def test_similarity_in_small_chunks_gives_the_same_findings(loaded, monkeypatch):
+    import warehouse.crosscheck as xc
+
+    wh, _, docs = loaded
+    before = _findings(wh, "xr.duplicate_text")
+    memo = wh.execute("SELECT * FROM text_similarity ORDER BY ALL").fetchall()
+    wh.execute("DELETE FROM text_similarity")
+    monkeypatch.setattr(xc, "SIMILARITY_CHUNK", 1)
+    load_run(wh, s.run_input("r1", docs, as_of=AS_OF))
+    assert wh.execute("SELECT * FROM text_similarity ORDER BY ALL").fetchall() == memo
+    assert _findings(wh, "xr.duplicate_text") == before and len(memo) >= 3

@@ -40,7 +40,6 @@ MIN_TEXT_CHARS = 200  # shorter texts (image-only reports) are not compared
 YOY_FACTOR = 5.0
 YOY_MIN = 10.0
 
-_STRIP = re.compile(r"[\s\d０-９\u00a0\u3000,，.。、;；:：()（）%％]+")
 
 
 #: (rule id, severity, what it means) -- documented in docs/warehouse.md.
@@ -65,8 +64,21 @@ class CrossCheckResult:
     seconds: float = 0.0
 
 
+#: Deleted before shingling: whitespace, ASCII and full-width digits, common punctuation (so a copy with
+#: only the numbers or the spacing changed still matches).
+_STRIP_TABLE = dict.fromkeys(
+    map(ord, " \t\n\r\x0b\x0c\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff0123456789０１２３４５６７８９"
+             ",，.。、;；:：()（）%％"),
+    None,
+)
+
+
+def _normalise(text: str) -> str:
+    return text.translate(_STRIP_TABLE)
+
+
 def shingles(text: str, k: int = SHINGLE) -> set[str]:
-    s = _STRIP.sub("", text)
+    s = _normalise(text)
     return {s[i : i + k] for i in range(max(0, len(s) - k + 1))}
 
 
@@ -85,7 +97,7 @@ def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
     Code points go through numpy; a k-gram's hash is sum(c_i * P^(k-1-i)) mod 2^64.  Collisions are
     astronomically rare at report sizes and could only raise the similarity by a hair.
     """
-    s = _STRIP.sub("", text)
+    s = _normalise(text)
     if len(s) < k:
         return np.empty(0, dtype=np.uint64)
     cps = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
@@ -94,7 +106,8 @@ def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
     with np.errstate(over="ignore"):
         for i in range(k):
             h = h * _P + cps[i : i + n]
-    return np.unique(h)
+    h.sort()
+    return h[np.concatenate(([True], h[1:] != h[:-1]))]
 
 
 def jaccard_hashes(a: np.ndarray, b: np.ndarray) -> float:
@@ -131,7 +144,7 @@ QUALIFY row_number() OVER (PARTITION BY portal_id, agency_key, year ORDER BY fir
 _PAIRS = """
 CREATE OR REPLACE TEMP TABLE xr_pairs AS
 SELECT c.report_id, c.revision, c.year, c.url, p.report_id AS prev_report_id, p.revision AS prev_revision,
-       p.year AS prev_year, p.url AS prev_url
+       p.year AS prev_year, p.url AS prev_url, c.portal_id, c.agency_key
 FROM xr_primary c JOIN xr_primary p
   ON p.portal_id = c.portal_id AND p.agency_key = c.agency_key AND p.year = c.year - 1
 """
@@ -220,8 +233,16 @@ WHERE NOT EXISTS (SELECT 1 FROM xr_primary c WHERE c.portal_id = p.portal_id AND
 """
 
 
+SIMILARITY_CHUNK = 1000  # pairs per round: bounds memory to ~2,000 texts' shingles at a time
+
+
 def _similarity(con, pairs: list[tuple]) -> pa.Table:
     """Jaccard for (report, revision, prev_report, prev_revision) pairs not memoised yet."""
+    parts = [_similarity_chunk(con, pairs[i : i + SIMILARITY_CHUNK]) for i in range(0, len(pairs), SIMILARITY_CHUNK)]
+    return pa.concat_tables(parts) if parts else _similarity_chunk(con, [])
+
+
+def _similarity_chunk(con, pairs: list[tuple]) -> pa.Table:
     keys = {(r, v) for r, v, _, _ in pairs} | {(r, v) for _, _, r, v in pairs}
     con.register(
         "_sim_keys",
@@ -274,7 +295,8 @@ def run_checks(wh, *, as_of: dt.date, run_id: str | None) -> CrossCheckResult:
         """SELECT x.report_id, x.revision, x.prev_report_id, x.prev_revision FROM xr_pairs x
            WHERE NOT EXISTS (SELECT 1 FROM text_similarity s WHERE s.report_id = x.report_id
                  AND s.revision = x.revision AND s.prev_report_id = x.prev_report_id
-                 AND s.prev_revision = x.prev_revision)"""
+                 AND s.prev_revision = x.prev_revision)
+           ORDER BY x.portal_id, x.agency_key, x.year"""
     ).fetchall()
     res.pairs_compared = len(todo)
     if todo:

@@ -20,6 +20,7 @@ import gc
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -258,18 +259,19 @@ def _insert(wh: Warehouse, table: str, data: pa.Table, conflict: str = "") -> No
 # ------------------------------------------------------------------------------------------ the load
 
 
-def _prepare(run: RunInput) -> tuple[list[_Doc], dict[str, str | None]]:
+def _prepare(run: RunInput) -> list[_Doc]:
+    """Report ids and issuer identity per document (the same URL twice in one run: the last wins)."""
     county = {p.id: p.county for p in run.portals}
     by_id: dict[str, _Doc] = {}
     for d in run.documents:
         rid = report_id_for(d.portal_id, d.url)
-        item = _Doc(d, rid, _content_hash(d), d.report)
+        item = _Doc(d, rid, None, d.report)
         if d.report is not None:
             item.status = d.report.status
             iss = classify_issuer(d.report.agency, d.report.title, county.get(d.portal_id))
             item.agency_key, item.issuer_type = iss.key, iss.issuer_type
-        by_id[rid] = item  # the same URL twice in one run: the last one wins
-    return list(by_id.values()), county
+        by_id[rid] = item
+    return list(by_id.values())
 
 
 def _existing(wh: Warehouse, ids: list[str]) -> dict[str, tuple[int, str]]:
@@ -321,39 +323,28 @@ def _diff(old: dict[tuple[str, str, str], float | None], new: dict[tuple[str, st
     return changes
 
 
-def _load_batch(wh: Warehouse, run: RunInput, batch: list[_Doc], result: LoadResult, started: dt.datetime) -> None:
+@dataclass
+class _Batch:
+    """Everything one batch transaction writes, built off the connection (in a worker thread)."""
+
+    docs: list[_Doc]
+    loaded_at: dt.datetime
+    tables: dict[str, pa.Table]
+    alerts: list[dict[str, Any]]
+
+
+def _build_batch(run: RunInput, batch: list[_Doc], started: dt.datetime) -> _Batch:
+    """Pure Python + Arrow: no database access, so it can overlap the previous batch's inserts."""
     loaded_at = _now()
-    old_facts = _old_facts(wh, batch)
     with_report = [d for d in batch if d.report is not None]
     alerts: list[dict[str, Any]] = []
     for d in batch:
         title = d.report.title if d.report else (d.doc.link_text or "")
         ref = ReportRef(d.report_id, d.doc.url, d.doc.portal_id, d.revision, title)
-        is_report = bool(d.report and d.report.is_report)
-        if d.old_revision is None:
-            result.new.append(ref)
-            if is_report:
-                alerts.append(dict(kind="new_report", ref=ref, payload={"year": d.report.year, "agency": d.report.agency, "status": d.status}))  # type: ignore[union-attr]
-        else:
-            changes = _diff(old_facts.get(d.report_id, {}), d.report.fact_map() if d.report else {})
-            result.revised.append(RevisedReport(d.report_id, d.doc.url, d.doc.portal_id, d.revision, changes))
-            alerts.append(
-                dict(
-                    kind="revised_report",
-                    ref=ref,
-                    payload={
-                        "previous_revision": d.old_revision,
-                        "changed_facts": [
-                            {"table": c.table, "row": c.row, "col": c.col, "old": c.old, "new": c.new}
-                            for c in changes[:MAX_DIFF_IN_PAYLOAD]
-                        ],
-                        "changed_facts_total": len(changes),
-                        "status": d.status,
-                    },
-                )
-            )
+        if d.old_revision is None and d.report is not None and d.report.is_report:
+            alerts.append(dict(kind="new_report", ref=ref,
+                               payload={"year": d.report.year, "agency": d.report.agency, "status": d.status}))
         if d.status == "malformed":
-            result.malformed.append(ref)
             errors = [
                 {"rule": f.rule, "severity": f.severity, "message": f.message, "expected": f.expected,
                  "actual": f.actual, "table": f.table, "row": f.row, "col": f.col}
@@ -361,41 +352,74 @@ def _load_batch(wh: Warehouse, run: RunInput, batch: list[_Doc], result: LoadRes
                 if f.severity == "error"
             ]
             alerts.append(dict(kind="malformed_report", ref=ref, payload={"findings": errors}))
-        elif d.status == "not_parsed":
-            result.not_parsed.append(ref)
-
-    with wh.transaction():
-        _insert(wh, "documents", _documents_table([d.doc for d in batch], run.run_id), "ON CONFLICT DO NOTHING")
-        _insert(wh, "report_revisions", _revisions_table(batch, run, loaded_at))
-        crash_point("after_revisions")
-        _insert(wh, "sections", _sections_table(with_report))
-        facts = _facts_table(with_report)
-        _insert(wh, "facts", facts)
-        crash_point("after_facts")
-        findings = _findings_table(with_report)
-        _insert(wh, "findings", findings)
-        reports = pa.table(
+    n = len(batch)
+    tables = {
+        "documents": _documents_table([d.doc for d in batch], run.run_id),
+        "report_revisions": _revisions_table(batch, run, loaded_at),
+        "sections": _sections_table(with_report),
+        "facts": _facts_table(with_report),
+        "findings": _findings_table(with_report),
+        "reports": pa.table(
             {
                 "report_id": pa.array([d.report_id for d in batch], pa.string()),
                 "portal_id": pa.array([d.doc.portal_id for d in batch], pa.string()),
                 "url": pa.array([d.doc.url for d in batch], pa.string()),
                 "current_revision": pa.array([d.revision for d in batch], pa.int32()),
-                "first_seen_at": pa.array([started] * len(batch), pa.timestamp("us")),
-                "first_seen_run": pa.array([run.run_id] * len(batch), pa.string()),
-                "last_seen_at": pa.array([started] * len(batch), pa.timestamp("us")),
-                "last_seen_run": pa.array([run.run_id] * len(batch), pa.string()),
-                "last_changed_at": pa.array([started] * len(batch), pa.timestamp("us")),
+                "first_seen_at": pa.array([started] * n, pa.timestamp("us")),
+                "first_seen_run": pa.array([run.run_id] * n, pa.string()),
+                "last_seen_at": pa.array([started] * n, pa.timestamp("us")),
+                "last_seen_run": pa.array([run.run_id] * n, pa.string()),
+                "last_changed_at": pa.array([started] * n, pa.timestamp("us")),
             }
+        ),
+    }
+    return _Batch(batch, loaded_at, tables, alerts)
+
+
+def _write_batch(wh: Warehouse, run: RunInput, b: _Batch, result: LoadResult) -> None:
+    """One transaction: the batch's revisions, sections, facts, findings, report rows and alerts."""
+    old_facts = _old_facts(wh, b.docs)  # revised reports only: the previous revision's facts, for the diff
+    alerts = list(b.alerts)
+    revised: list[RevisedReport] = []
+    for d in b.docs:
+        if d.old_revision is None:
+            continue
+        changes = _diff(old_facts.get(d.report_id, {}), d.report.fact_map() if d.report else {})
+        revised.append(RevisedReport(d.report_id, d.doc.url, d.doc.portal_id, d.revision, changes))
+        title = d.report.title if d.report else (d.doc.link_text or "")
+        alerts.append(
+            dict(
+                kind="revised_report",
+                ref=ReportRef(d.report_id, d.doc.url, d.doc.portal_id, d.revision, title),
+                payload={
+                    "previous_revision": d.old_revision,
+                    "changed_facts": [
+                        {"table": c.table, "row": c.row, "col": c.col, "old": c.old, "new": c.new}
+                        for c in changes[:MAX_DIFF_IN_PAYLOAD]
+                    ],
+                    "changed_facts_total": len(changes),
+                    "status": d.status,
+                },
+            )
         )
+    t = b.tables
+    with wh.transaction():
+        _insert(wh, "documents", t["documents"], "ON CONFLICT DO NOTHING")
+        _insert(wh, "report_revisions", t["report_revisions"])
+        crash_point("after_revisions")
+        _insert(wh, "sections", t["sections"])
+        _insert(wh, "facts", t["facts"])
+        crash_point("after_facts")
+        _insert(wh, "findings", t["findings"])
         _insert(
             wh,
             "reports",
-            reports,
+            t["reports"],
             """ON CONFLICT (report_id) DO UPDATE SET current_revision = excluded.current_revision,
                    last_seen_at = excluded.last_seen_at, last_seen_run = excluded.last_seen_run,
                    last_changed_at = excluded.last_changed_at, withdrawn_at = NULL, withdrawn_run = NULL""",
         )
-        result.alerts_enqueued += enqueue_many(
+        enqueued = enqueue_many(
             wh,
             [
                 dict(
@@ -410,11 +434,23 @@ def _load_batch(wh: Warehouse, run: RunInput, batch: list[_Doc], result: LoadRes
                 for a in alerts
             ],
             run_id=run.run_id,
-            created_at=loaded_at,
+            created_at=b.loaded_at,
         )
         crash_point("before_batch_commit")
-    result.facts_loaded += facts.num_rows
-    result.findings_loaded += findings.num_rows
+    # only after the commit: the result never reports what did not land
+    result.alerts_enqueued += enqueued
+    result.revised.extend(revised)
+    for d in b.docs:
+        title = d.report.title if d.report else (d.doc.link_text or "")
+        ref = ReportRef(d.report_id, d.doc.url, d.doc.portal_id, d.revision, title)
+        if d.old_revision is None:
+            result.new.append(ref)
+        if d.status == "malformed":
+            result.malformed.append(ref)
+        elif d.status == "not_parsed":
+            result.not_parsed.append(ref)
+    result.facts_loaded += t["facts"].num_rows
+    result.findings_loaded += t["findings"].num_rows
 
 
 def _run_tables(run: RunInput) -> dict[str, pa.Table]:
@@ -568,31 +604,43 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
         [run.run_id, run.mode, started, run.as_of],
     )
 
-    docs, _ = _prepare(run)
+    docs = _prepare(run)
     existing = _existing(wh, [d.report_id for d in docs])
-    changed: list[_Doc] = []
-    unchanged_docs: list[DocumentInput] = []
-    for d in docs:
-        cur = existing.get(d.report_id)
-        if d.content_hash is None:
-            if cur is None:
-                result.unknown_unchanged.append(d.doc.url)
-            else:
-                result.unchanged += 1
-            unchanged_docs.append(d.doc)
-        elif cur is None:
-            changed.append(d)
-        elif cur[1] == d.content_hash:
-            result.unchanged += 1
-            unchanged_docs.append(d.doc)
-        else:
-            d.old_revision, d.revision = cur[0], cur[0] + 1
-            changed.append(d)
     result.timings["prepare_s"] = time.perf_counter() - t0
+    unchanged_docs: list[DocumentInput] = []
+
+    def classify_and_build(chunk: list[_Doc]) -> _Batch | None:
+        # content hashes and Arrow tables: CPU work that overlaps the previous batch's DuckDB inserts
+        changed = []
+        for d in chunk:
+            d.content_hash = _content_hash(d.doc)
+            cur = existing.get(d.report_id)
+            if d.content_hash is None:
+                if cur is None:
+                    result.unknown_unchanged.append(d.doc.url)
+                else:
+                    result.unchanged += 1
+                unchanged_docs.append(d.doc)
+            elif cur is None:
+                changed.append(d)
+            elif cur[1] == d.content_hash:
+                result.unchanged += 1
+                unchanged_docs.append(d.doc)
+            else:
+                d.old_revision, d.revision = cur[0], cur[0] + 1
+                changed.append(d)
+        return _build_batch(run, changed, started) if changed else None
 
     t1 = time.perf_counter()
-    for i in range(0, len(changed), max(1, batch_size)):
-        _load_batch(wh, run, changed[i : i + batch_size], result, started)
+    step = max(1, batch_size)
+    chunks = [docs[i : i + step] for i in range(0, len(docs), step)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ogi-load-build") as pool:
+        pending = pool.submit(classify_and_build, chunks[0]) if chunks else None
+        for i in range(len(chunks)):
+            batch = pending.result()  # type: ignore[union-attr]
+            pending = pool.submit(classify_and_build, chunks[i + 1]) if i + 1 < len(chunks) else None
+            if batch is not None:
+                _write_batch(wh, run, batch, result)
     result.timings["batches_s"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()

@@ -57,11 +57,11 @@ def child(mode: str, workdir: Path, registry: Path) -> dict:
         t = time.perf_counter()
         warmup()
         out["prefect_startup_s"] = time.perf_counter() - t
-        from flows.nightly import nightly
+        from flows.nightly import nightly, run_sync
 
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t = time.perf_counter()
-        summary = nightly(portals=str(registry), db=str(settings.db_path))
+        summary = run_sync(nightly, portals=str(registry), db=str(settings.db_path))
         out["wall_s"] = time.perf_counter() - t
         out["rss_before_mb"] = rss0 / 1024
     else:

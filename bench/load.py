@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     for p in (db, work_path(db), out_dir / "warmup.duckdb", out_dir / "warmup.work.duckdb"):
         p.unlink(missing_ok=True)
 
+    cores = os.cpu_count()
+    print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.1f} at start (other processes share the cores)")
     t = time.perf_counter()
     run = build_run(args.reports)
     n_facts = sum(len(d.report.facts) for d in run.documents)
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         worst = max(worst, el)
         print(f"  {v.qualified:<28} {el * 1000:8.1f} ms  {tbl.num_rows:>10,} rows")
     print(f"  slowest view: {worst * 1000:.0f} ms")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
     # ---------------------------------------------------------------- reference lines
     facts = con.sql("SELECT * FROM main.facts").to_arrow_table()

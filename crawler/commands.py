@@ -78,7 +78,11 @@ def print_checks(checks: list[PortalCheck]) -> None:
     for c in checks:
         t.add_row(c.portal_id, "yes" if c.reachable else "NO", c.cms or "-", str(c.report_links), str(c.list_pages),
                   "yes" if c.listing_complete else "no", "yes" if c.verified else "no", (c.error or "")[:120])
-    Console(width=160).print(t)
+    console = Console(width=160)
+    console.print(t)
+    bad = [c.portal_id for c in checks if not (c.reachable and c.report_links)]
+    console.print(f"{len(checks) - len(bad)} of {len(checks)} portals reachable with report links"
+                  + (f"; check: {', '.join(bad)}" if bad else ""), highlight=False)
 
 
 def run_crawl(portals: list[Portal], archive_dir: Path, settings: CrawlSettings, *, progress: bool | None = None) -> dict:

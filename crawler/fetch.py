@@ -255,7 +255,7 @@ class Fetcher:
                     raise FetchError("http_429" if status == 429 else "http_5xx", f"HTTP {status}", status=status,
                                      retry_after=_retry_after(resp_headers.get("retry-after")), body=body,
                                      headers=resp_headers)
-                if status >= 400:
+                if status >= 400 or status == 304:  # a 304 we did not ask for carries no body to use
                     raise FetchError("http_404" if status in (404, 410) else f"http_{status}", f"HTTP {status}",
                                      status=status, transient=False, body=body, headers=resp_headers)
                 if kind in ("list", "report_page", "start") and status == 200 and _looks_anti_crawl(body, ctype):

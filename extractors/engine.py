@@ -26,6 +26,7 @@ _IMG_SKIP = re.compile(r"logo|icon|share|qrcode|ewm|erweima|weixin|wechat|weibo|
 _MAX_SECTION_TEXT = 200_000  # per section: real sections are a few KB; a hostile page must not bloat the warehouse
 _MAX_TEXT = 1_000_000
 _WS = re.compile(r"[\s\u00a0\u3000]+")
+_NUMBERED = re.compile(r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+\s*[、.．])")
 
 
 def extract(
@@ -144,6 +145,9 @@ def build_report(doc: Document, enc: str | None, url: str | None) -> Report:
         report.reason = "truncated document: the HTML ends before </html> (incomplete download?); not read as a report"
         return report
 
+    # links to reports outside navigation/sidebar containers (counted before link-only blocks become chrome)
+    body_report_links = len({link.href for link in doc.links if is_report_title(link.text) and not _ATTACH.search(link.href)
+                             and not (link.block < len(blocks) and blocks[link.block].chrome)})
     # blocks that are nothing but a link ("related articles" lists, pagers): never report text
     for link in doc.links:
         if link.block < len(blocks) and link.text and blocks[link.block].text == link.text and not _ATTACH.search(link.href):
@@ -154,6 +158,15 @@ def build_report(doc: Document, enc: str | None, url: str | None) -> Report:
                          f"{headings[-1][1]} of 6 (incomplete download?); not read as a report")
         return report
     start, end = _body_range(doc, headings)
+    if not is_report_title(title) and not (title and decoy_reason(title)):
+        # no <h1>/ArticleTitle and a <title> that is just the site name: the report's title is then a
+        # short centred paragraph at the top of the article ("<p align=center><b>…年度报告</b></p>")
+        first = headings[0][0] if headings else min(len(blocks), 40)
+        for b in blocks[:first]:
+            if (b.table is None and not b.chrome and len(b.text) <= 80 and is_report_title(b.text)
+                    and not b.text.endswith(("。", "；", ";", "，", "：", ":")) and not _NUMBERED.match(b.text)):
+                title = report.title = md.pick_title([b.text])
+                break
     body_table_ids = {blocks[i].table for i in range(start, end) if blocks[i].table is not None and not blocks[i].chrome}
     reading = read_tables([(t.index, t.grid) for t in doc.tables], body_table_ids)
     report.tables = reading.tables
@@ -216,6 +229,14 @@ def build_report(doc: Document, enc: str | None, url: str | None) -> Report:
         report.reason = f"{decoy} (title: {title[:60]})"
     elif report_links >= 5 and n_sections < 3 and not has_tables:
         report.reason = f"a list page ({report_links} links to reports), not a report"
+    elif body_report_links >= 2 and not has_tables and (md.title_year(title) is None or len(report.text) < 800):
+        # a column page: links to several reports plus a short digest (一图读懂) that quotes their numbers
+        # under numbered lines; its title is the column name (no year) or its text is a few lines
+        report.reason = f"a column/list page ({body_report_links} links to reports and no tables 三/四), not a report"
+    elif has_tables and not has_t3 and not _about_disclosure(title, report.text):
+        # a 法治政府建设年度报告 prints a 行政复议/行政诉讼 case table that looks like table 四
+        report.reason = (f"an annual report on another subject (no 政府信息公开 in the title, no table 三): "
+                         f"{title[:60] or '—'}")
     elif has_tables:
         report.is_report = True
     elif n_sections >= 3 and not _about_disclosure(title, report.text):
@@ -237,6 +258,6 @@ def build_report(doc: Document, enc: str | None, url: str | None) -> Report:
     if report.template == "legacy":
         report.facts = []  # only reliable facts: free-form statistics are not mapped to canonical keys
         for t in report.tables:
-            if t.kind is None and sum(1 for row in t.grid for c in row if c and c.strip().isdigit()) >= 4:
+            if t.kind in (None, "t2", "t3", "t4") and sum(1 for row in t.grid for c in row if c and c.strip().isdigit()) >= 4:
                 t.kind = "legacy_stats"
     return report

@@ -180,6 +180,11 @@ class _Walker:
         if tag == "table" and not _is_layout_table(el):
             self.flush()
             idx = len(self.doc.tables)
+            for cap in el.iterchildren("caption"):
+                # <caption>三、收到和处理政府信息公开申请情况</caption>: the section heading lives in the table
+                t = _cell_text(cap)
+                if t:
+                    self.doc.blocks.append(Block(t, chrome=self.chrome_depth > 0))
             grid = table_grid(el)
             if (grid and grid[0] and len({c for c in grid[0] if c is not None}) == 1 and grid[0][0] and len(grid[0][0]) <= 40
                     and heading_of(grid[0][0]) and match_section(grid[0][0], 0)):

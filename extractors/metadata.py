@@ -11,7 +11,7 @@ _ZH_DIGITS = str.maketrans({"〇": "0", "○": "0", "零": "0", "Ｏ": "0", "O":
                             "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"})
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _ZH_YEAR = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年")
-_PERIOD = re.compile(r"(?:统计|时限|期限|时间|区间|周期)[^。]{0,12}?((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日[^。]{0,6}?至\s*((?:19|20)\d{2})\s*年\s*12\s*月\s*31\s*日")
+_PERIOD = re.compile(r"(?:统计|时限|期限|时间|区间|周期)[^。]{0,12}?((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日[^。]{0,6}?至\s*(?:((?:19|20)\d{2})\s*年\s*)?12\s*月\s*31\s*日")
 _DATE_LABEL = re.compile(
     r"(发布日期|公开日期|发布时间|成文日期|发文日期|生成日期|印发日期|日期)\s*[:：]?\s*((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
 )
@@ -73,7 +73,7 @@ def title_year(title: str) -> int | None:
 def period_year(text: str) -> int | None:
     """The statistics year stated in the preamble ("统计期限为2020年1月1日至2020年12月31日")."""
     m = _PERIOD.search(text[:5000])
-    if m and m.group(1) == m.group(2):
+    if m and m.group(2) in (None, m.group(1)):  # "至2020年12月31日" or "…至12月31日止"
         return int(m.group(1))
     return None
 

@@ -23,7 +23,9 @@ from extractors.formats import MONEY_UNITS
 
 _NA = frozenset({"/", "／", "—", "——", "–", "-", "－", "\\", "×", "--", "---", "/ ", "-/-", "——/"})
 _NONE_WORDS = frozenset({"无", "没有", "暂无"})
-_NUM = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)(万元|亿元|千元|元|件|个|项|条|次|宗|人|%)?$")
+_NUM = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)(万元|亿元|千元|元|万|亿|件|个|项|条|次|宗|人|%)?$")
+#: "36.5万" / "1.2亿" (the 元 dropped) are the same money units
+_SHORT_UNITS = {"万": "万元", "亿": "亿元"}
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?:\D|$))")
 _WS = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 
@@ -53,7 +55,7 @@ def parse_cell(raw: str) -> tuple[float | int | None, str, str | None]:
         value = int(value)
     if sign == "-":
         value = -value
-    return value, "number", unit
+    return value, "number", _SHORT_UNITS.get(unit, unit) if unit else unit
 
 
 def is_value_like(raw: str) -> bool:

@@ -32,12 +32,32 @@ def heading_of(text: str, relaxed: bool = False) -> tuple[str, str] | None:
         return text.rstrip("。：:；;"), ""
     if not _TOP.match(text):
         return None
+    glued = _glued(text)
+    if glued:
+        return glued
     m = re.search(r"[。：:；;]", text[:_MAX_HEADING])
     if m and text[m.end():].strip():
         return text[: m.start()].strip(), text[m.end():].strip()
     if len(text) <= _MAX_HEADING:
         return text.rstrip("。：:；;"), ""
     return None
+
+
+_GLUED = re.compile(r"^(.{2,38}?(?:情况|事项))(?![和及与、,，])(?=\S)")
+
+
+def _glued(text: str) -> tuple[str, str] | None:
+    """A statutory heading run into its paragraph with no punctuation: Word's
+    ``<p><strong>一、总体情况</strong>2022年，本机关…</p>`` reads "一、总体情况2022年，本机关…"."""
+    m = _GLUED.match(text)
+    if not m or m.end() >= len(text):
+        return None
+    head = m.group(1)
+    body = normalise_label(_TOP.sub("", head, count=1))
+    if not any(re.search(p, body) for spec in SECTIONS for p in spec.patterns):
+        return None
+    rest = text[m.end():].lstrip("。：:；; ")
+    return (head.strip(), rest) if rest else None
 
 
 def match_section(heading: str, after: int, relaxed: bool = False) -> int | None:

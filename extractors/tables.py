@@ -51,6 +51,9 @@ _GROUPS = (
 )
 _META_LABELS = ("索引号", "发布机构", "公开日期", "发布日期", "成文日期", "文号", "主题分类", "发文机关", "信息来源",
                 "公开方式", "公开范围", "所属机构", "信息分类", "生成日期", "有效性", "时效", "体裁分类", "组配分类", "关键词", "发文字号", "公开时限")
+#: Table 四's outcome columns; an old (pre-2019) 统计表 has 行政复议/行政诉讼 rows and "维持具体行政行为数"
+#: but not two of these.
+_T4_OUTCOMES = (r"维持", r"纠正", r"其他结果|其它结果", r"审结", r"总计|合计")
 _T3_CORE = (r"本年新收", r"上年结转", r"予以公开", r"结转下年")
 _T3_PART = (r"国家秘密", r"不掌握", r"信访", r"重复申请", r"其他处理", r"结转下年", r"另行制作", r"过程性", r"\(七\)总计")
 
@@ -69,8 +72,12 @@ def classify(grid: Grid, t: str | None = None) -> str | None:
         return "t3"
     if sum(1 for p in _T3_PART if re.search(p, t)) >= 2 and "第二十条" not in t:
         return "t3_part"
-    if "行政复议" in t and ("行政诉讼" in t or "直接起诉" in t) and ("维持" in t or "纠正" in t or "审结" in t):
+    if "行政复议" in t and ("行政诉讼" in t or "直接起诉" in t) and sum(1 for p in _T4_OUTCOMES if re.search(p, t)) >= 2:
         return "t4"
+    if ("行政复议" in t or re.search(r"行政诉讼|直接起诉|复议后起诉", t)) and sum(1 for p in _T4_OUTCOMES if re.search(p, t)) >= 3 \
+            and not re.search(r"第二十条|本年新收|申请人", t):
+        # one half of a table 四 split over two tables (行政复议 | 行政诉讼), merged with its neighbour
+        return "t4_part"
     if "第二十条" in t or ("信息内容" in t and re.search(r"规章|行政许可|行政处罚|行政事业性收费|规范性文件", t)):
         return "t2"
     labels = {normalise_label(c).rstrip(":：") for row in grid for c in row if c}
@@ -250,23 +257,34 @@ def read_t4(ti: int, grid: Grid) -> list[Fact]:
         return []
     head_end = data_rows[0]
     facts: list[Fact] = []
-    # 1. header paths
+    prev = -1
     for r in data_rows:
         row = grid[r]
         label, last = _split_row(row)
+        # 1. header paths.  The header band of a data row is the rows since the previous data row: a
+        # table 四 wrapped over two row groups (行政复议 + 未经复议 on top, 复议后起诉 below, each with its own
+        # header rows) keys each group by its own band; a data row right after another one (transposed
+        # layout) uses the table's top header.
+        band = range(prev + 1, r) if r - prev > 1 else range(0, head_end)
+        prev = r
         keyed: dict[tuple[str, str], int] = {}
+        label_rk = _t4_row_key(label) if last >= 0 else None
         for j in range(last + 1, len(row)):
             if row[j] is None:
                 continue
-            path = normalise_label("".join(grid[h][j] or "" for h in range(head_end)))
-            rk = _t4_row_key(label) or _t4_row_key(path)
+            path = normalise_label("".join(grid[h][j] or "" for h in band))
+            rk = label_rk or _t4_row_key(path)
             ck = _t4_col_key(path)
             if rk and ck and (rk, ck) not in keyed:
                 keyed[(rk, ck)] = j
-        expected = 15 if last < 0 or _t4_row_key(label) is None else 5
-        if len(keyed) == expected:
-            for (rk, ck), j in keyed.items():
-                facts.append(_fact("t4", rk, ck, row[j], ti, r, j))
+        complete = [rk for rk in T4_ROW_ORDER if all((rk, ck) in keyed for ck in T4_COL_ORDER)]
+        used = {keyed[(rk, ck)] for rk in complete for ck in T4_COL_ORDER}
+        stray = [j for j in range(last + 1, len(row)) if row[j] and j not in used]
+        if complete and (complete == [label_rk] if label_rk else (len(complete) == 3 or not stray)):
+            for rk in complete:
+                for ck in T4_COL_ORDER:
+                    j = keyed[(rk, ck)]
+                    facts.append(_fact("t4", rk, ck, row[j], ti, r, j))
             continue
         # 2. official order
         positions = [j for j in range(last + 1, len(row)) if row[j] is not None]
@@ -277,10 +295,9 @@ def read_t4(ti: int, grid: Grid) -> list[Fact]:
         if len(positions) == 15 and last < 0:
             for n, j in enumerate(positions):
                 facts.append(_fact("t4", T4_ROW_ORDER[n // 5], T4_COL_ORDER[n % 5], row[j], ti, r, j))
-        elif _t4_row_key(label) and len(positions) >= 5:
-            rk = _t4_row_key(label)
+        elif label_rk and len(positions) >= 5:
             for n, j in enumerate(positions[:5]):
-                facts.append(_fact("t4", rk, T4_COL_ORDER[n], row[j], ti, r, j))
+                facts.append(_fact("t4", label_rk, T4_COL_ORDER[n], row[j], ti, r, j))
     # keep the first occurrence of each key
     out: dict[tuple[str, str], Fact] = {}
     for f in facts:
@@ -290,7 +307,7 @@ def read_t4(ti: int, grid: Grid) -> list[Fact]:
 
 # ------------------------------------------------------------------------------------- table 二
 
-_T2_BLOCK = re.compile(r"第二十条第\(([一二三四五六七八九十]+)\)项")
+_T2_BLOCK = re.compile(r"第二十条第\(?([一二三四五六七八九十]+)\)?项")  # "第（一）项" and "第一项"
 _NUM_ZH = {"一": "1", "五": "5", "六": "6", "八": "8", "九": "9"}
 
 
@@ -385,6 +402,19 @@ def read_tables(raw_tables: list[tuple[int, Grid]], body_tables: set[int] | None
             while t3_parts[-1] + 1 < len(kinds) and kinds[t3_parts[-1] + 1] in ("t3", "t3_part"):
                 t3_parts.append(t3_parts[-1] + 1)
     part_ids = tuple(raw_tables[n][0] for n in t3_parts)
+    # table 四 split over adjacent tables (行政复议 | 行政诉讼 after a page break): the first group of adjacent
+    # t4/t4_part tables is one logical table 四
+    t4_parts: list[int] = []
+    for n, kind in enumerate(kinds):
+        if kind in ("t4", "t4_part"):
+            if not t4_parts:
+                t4_parts.append(n)
+            elif t4_parts[-1] == n - 1:
+                t4_parts.append(n)
+    if len(t4_parts) == 1 and kinds[t4_parts[0]] == "t4_part":
+        t4_parts = []  # a lone half is not table 四
+    t4_ids = tuple(raw_tables[n][0] for n in t4_parts)
+    t4_facts: dict[tuple[str, str], Fact] = {}
     seen_kind: set[str] = set()
     for n, (ti, grid) in enumerate(raw_tables):
         kind = kinds[n]
@@ -394,19 +424,26 @@ def read_tables(raw_tables: list[tuple[int, Grid]], body_tables: set[int] | None
         if n in t3_parts:
             reading.tables.append(Table(ti, clean, "t3", part_ids if len(part_ids) > 1 else ()))
             continue
-        if kind == "t3_part":
+        if n in t4_parts:
+            if kind == "t4_part":
+                reading.texts.append(texts[n])
+            reading.tables.append(Table(ti, clean, "t4", t4_ids if len(t4_ids) > 1 else ()))
+            for f in read_t4(ti, grid):
+                t4_facts.setdefault((f.row, f.col), f)
+            seen_kind.add("t4")
+            continue
+        if kind in ("t3_part", "t4_part"):
             kind = None
         if kind in ("t2", "t4") and kind in seen_kind:
             kind = kind + "_extra"
         if kind:
             seen_kind.add(kind)
         reading.tables.append(Table(ti, clean, kind))
-        if kind == "t4":
-            reading.facts.extend(read_t4(ti, grid))
-        elif kind == "t2":
+        if kind == "t2":
             reading.facts.extend(read_t2(ti, grid))
     if t3_parts:
         reading.facts.extend(read_t3([raw_tables[n] for n in t3_parts]))
+    reading.facts.extend(t4_facts.values())
     order = {"t2": 0, "t3": 1, "t4": 2}
     reading.facts.sort(key=lambda f: order.get(f.table, 9))
     return reading

@@ -6,6 +6,8 @@ pages; reports of other years are passed to the loader untouched (never marked w
 
 from __future__ import annotations
 
+import asyncio
+
 from flows.tasks import run_flow_body, task_runner
 
 from prefect import flow  # noqa: E402
@@ -14,11 +16,11 @@ from flows.summary import RunSummary  # noqa: E402
 
 
 @flow(name="backfill", task_runner=task_runner(), validate_parameters=True)
-def backfill(
+async def backfill(
     portal_ids: list[str],
     years: list[int] | None = None,
     portals: str | None = None,
     db: str | None = None,
 ) -> RunSummary:
     """Re-crawl ``portal_ids`` fully and reload their reports (only those of ``years`` when given)."""
-    return run_flow_body("backfill", portals=portals, db=db, only=portal_ids, years=years)
+    return await asyncio.to_thread(run_flow_body, "backfill", portals=portals, db=db, only=portal_ids, years=years)

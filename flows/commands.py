@@ -70,9 +70,9 @@ def run_once(portals: str | Path | None = None, db: str | Path | None = None, on
     pre = _precheck(portals, db)
     if isinstance(pre, int):
         return pre
-    from flows.nightly import nightly
+    from flows.nightly import nightly, run_sync
 
-    code, summary = _run_flow(lambda: nightly(portals=_s(portals), db=_s(db), only=only or None))
+    code, summary = _run_flow(lambda: run_sync(nightly, portals=_s(portals), db=_s(db), only=only or None))
     if summary is not None:
         print(summary.text(), flush=True)
     return code
@@ -84,8 +84,10 @@ def backfill_once(portal_ids: list[str], years: list[int] | None, portals: str |
     if isinstance(pre, int):
         return pre
     from flows.backfill import backfill
+    from flows.nightly import run_sync
 
-    code, summary = _run_flow(lambda: backfill(portal_ids=portal_ids, years=years or None, portals=_s(portals), db=_s(db)))
+    code, summary = _run_flow(
+        lambda: run_sync(backfill, portal_ids=portal_ids, years=years or None, portals=_s(portals), db=_s(db)))
     if summary is not None:
         print(summary.text(), flush=True)
     return code
@@ -96,9 +98,10 @@ def reprocess_once(portal_ids: list[str] | None, portals: str | Path | None, db:
     pre = _precheck(portals, db)
     if isinstance(pre, int):
         return pre
+    from flows.nightly import run_sync
     from flows.reprocess import reprocess
 
-    code, summary = _run_flow(lambda: reprocess(portal_ids=portal_ids or None, portals=_s(portals), db=_s(db)))
+    code, summary = _run_flow(lambda: run_sync(reprocess, portal_ids=portal_ids or None, portals=_s(portals), db=_s(db)))
     if summary is not None:
         print(summary.text(), flush=True)
     return code
@@ -206,4 +209,9 @@ def _serve(params: dict[str, Any], cron: str, timezone: str) -> int:
         nightly.serve(name="nightly-serve", schedules=[Cron(cron, timezone=timezone)], parameters=params)
     except KeyboardInterrupt:
         pass
+    except Exception as e:  # noqa: BLE001 - e.g. PREFECT_API_URL points at a server that is down
+        from flows.pipeline import format_exception
+
+        _err(f"cannot serve the nightly flow: {format_exception(e)}")
+        return EXIT_FAILED
     return EXIT_OK

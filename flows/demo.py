@@ -117,9 +117,9 @@ def demo(db: str | Path | None = None, portals: str | Path | None = None) -> int
             print(_line("═"), flush=True)
 
             Settings.load(db=db_path, portals=registry)  # config errors surface before Prefect starts
-            from flows.nightly import nightly
+            from flows.nightly import nightly, run_sync
 
-            code, summary = _run_flow(lambda: nightly(portals=str(registry), db=str(db_path)))
+            code, summary = _run_flow(lambda: run_sync(nightly, portals=str(registry), db=str(db_path)))
             if summary is None:
                 return code
             print("\nRUN SUMMARY")

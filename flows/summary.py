@@ -140,8 +140,11 @@ class RunSummary:
             state = "ok" if p.ok else f"FAILED: {p.error}"
             extra = f", {p.failures} fetch failures" if p.failures else ""
             extra += f", {p.unreadable} unreadable" if p.unreadable else ""
-            out.append(f"  {p.portal_id}: {state}; {p.documents} documents ({p.new} new, {p.changed} changed, "
-                       f"{p.unchanged} unchanged){extra}; {p.requests} requests")
+            if self.mode == "reprocess":
+                out.append(f"  {p.portal_id}: {p.documents} documents re-extracted from the raw archive{extra}")
+            else:
+                out.append(f"  {p.portal_id}: {state}; {p.documents} documents ({p.new} new, {p.changed} changed, "
+                           f"{p.unchanged} unchanged){extra}; {p.requests} requests")
             if p.failure_kinds:
                 out.append("      failures: " + ", ".join(f"{k} ×{n}" for k, n in sorted(p.failure_kinds.items())))
         out.append("alerts:")

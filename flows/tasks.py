@@ -37,13 +37,24 @@ def task_runner() -> ThreadPoolTaskRunner:
     return ThreadPoolTaskRunner(max_workers=PORTAL_CONCURRENCY)
 
 
+def portal_timeout_s() -> float:
+    """How long one portal's crawl may take (``OGI_PORTAL_TIMEOUT_S``, default 2 h); then it is cancelled."""
+    return float(os.environ.get("OGI_PORTAL_TIMEOUT_S") or 2 * 3600)
+
+
+def _retry_unless_timeout(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a crawler crash (with backoff), not a portal that ran out of time: that would only repeat."""
+    return not isinstance(getattr(state, "data", None), TimeoutError)
+
+
 @task(
     name="crawl-portal",
     task_run_name="crawl-{portal.id}",
     retries=2,
     retry_delay_seconds=[30, 120],
     retry_jitter_factor=0.5,
-    timeout_seconds=3 * 3600,
+    retry_condition_fn=_retry_unless_timeout,
+    timeout_seconds=2 * 3600,
     cache_policy=NO_CACHE,
 )
 async def crawl_portal_task(portal: Any, settings: Settings, full: bool = False) -> Any:
@@ -127,8 +138,9 @@ def run_flow_body(
                 timings["extract"] = time.perf_counter() - t
             else:
                 by_task = {}
+                crawl_task = crawl_portal_task.with_options(timeout_seconds=portal_timeout_s())
                 for p in portal_list:
-                    fut = crawl_portal_task.submit(p, settings, full=(mode == "backfill"))
+                    fut = crawl_task.submit(p, settings, full=(mode == "backfill"))
                     by_task[fut.task_run_id] = (p, fut)
                 ext_futs = []
                 crawl_end = t

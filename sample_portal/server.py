@@ -89,6 +89,12 @@ class ExpectedReport:
     template: str
     image_only: bool = False
     malformed: bool = False
+    direct: bool = False  # listed as the attachment itself: ``url == attachment_url``, no detail page
+
+    @property
+    def page_url(self) -> str | None:
+        """The report's HTML detail page (None for a directly listed attachment)."""
+        return None if self.direct else self.url
 
 
 @dataclass
@@ -598,10 +604,10 @@ class SamplePortalHandle:
         for p in ps:
             for e in p.reports():
                 out.append(ExpectedReport(
-                    p.id, self.base_url + e.path, e.title,
+                    p.id, self.base_url + e.list_path, e.title,
                     self.base_url + e.attachment_path if e.attachment_path else None,
                     e.spec_args.get("template", ""), bool(e.spec_args.get("image_only")),
-                    bool(e.spec_args.get("malformed")),
+                    bool(e.spec_args.get("malformed")), e.direct,
                 ))
         return out
 

@@ -53,6 +53,7 @@ class Entry:
     revision: int = 0
     modified: float = BASE_TIME  # epoch seconds: Last-Modified of the detail page
     attachment: Literal["pdf", "docx"] | None = None  # the report is published only as this attachment
+    direct: bool = False  # the list links the attachment itself (no detail page in between)
 
     def spec(self) -> reportgen.ReportSpec:
         return reportgen.ReportSpec(**self.spec_args, revision=self.revision)
@@ -63,6 +64,11 @@ class Entry:
             return None
         d = self.path.rsplit("/", 1)[0]
         return f"{d}/P0{self.date:%Y%m%d}{self.id}.{self.attachment}"
+
+    @property
+    def list_path(self) -> str:
+        """What the list links: the detail page, or the attachment for a directly listed file."""
+        return self.attachment_path if self.direct and self.attachment_path else self.path
 
     @property
     def image_paths(self) -> list[str]:
@@ -175,9 +181,10 @@ def _report(p: SitePortal, rng: random.Random, year: int, issuer: str, **flags) 
     template = "legacy" if year < 2019 else ("2019" if year < 2021 else "2021")
     args = dict(county=p.county, issuer=issuer, year=year, template=template, seed=rng.randint(0, 10**9))
     attachment = flags.pop("attachment", None)
+    direct = flags.pop("direct", False)
     args.update(flags)
     spec = reportgen.ReportSpec(**args)
-    return p.add("report", spec.title, _publish_date(year, rng), args, attachment=attachment)
+    return p.add("report", spec.title, _publish_date(year, rng), args, attachment=attachment, direct=direct)
 
 
 def _curated(p: SitePortal, rng: random.Random, n: int) -> None:
@@ -202,6 +209,8 @@ def _curated(p: SitePortal, rng: random.Random, n: int) -> None:
         p.add("robots", f"{p.county}应急管理局2023年政府信息公开工作年度报告", dt.date(2024, 1, 10))
     if p.family == "gkmlpt":
         _report(p, rng, 2022, "县发展和改革局" if n % 4 != 1 else "县财政局", attachment="docx")
+    if p.family == "generic":
+        _report(p, rng, 2022, "县财政局", attachment="pdf", direct=True)
     for i, t in enumerate(DECOY_TITLES):
         year = 2020 + (i + n) % 4
         p.add("decoy", t.format(county=p.county, year=year), dt.date(year + 1, 2, 3 + i))
@@ -400,7 +409,7 @@ def generic_list(p: SitePortal, page: int) -> str:
     items = p.listed()[(page - 1) * p.page_size : page * p.page_size]
     if p.trap and page > n:
         items = p.listed()[:2]  # a trap repeats old items under ever-new page URLs
-    lis = "".join(_li(e.path, e) for e in items)
+    lis = "".join(_li(e.list_path, e) for e in items)
     links = []
     if page > 1:
         links.append(f'<a href="?page={page - 1}">上一页</a>')

@@ -22,6 +22,15 @@ def _reports(results):
     return {d.url for r in results for d in r.documents if d.kind == "report_page"}
 
 
+def _pages(sp, portal=None) -> set[str]:
+    """URLs of the expected report *pages* (a directly listed attachment has none)."""
+    return {e.page_url for e in sp.expected_reports(portal) if e.page_url}
+
+
+def _page_list(sp, portal) -> list[str]:
+    return [e.page_url for e in sp.expected_reports(portal) if e.page_url]
+
+
 def _paths(urls):
     return {urlsplit(u).path for u in urls}
 
@@ -34,15 +43,16 @@ def test_every_report_of_every_cms_family_is_found(sample_portal, sample_registr
         "sample-vsb-shimen": "vsb", "sample-generic-dongshan": "generic",
     }
     for pid, r in by_id.items():
-        expected = {e.url for e in sample_portal.expected_reports(pid)}
+        expected = _pages(sample_portal, pid)
         assert len(expected) >= 10
         assert _reports([r]) == expected, pid
         assert r.ok and r.listing_complete and r.error is None
         assert all(d.status == "new" for d in r.documents)
     # attachment-only reports: the detail page and its PDF / DOCX, linked by parent_url
     atts = {d.url: d for r in results for d in r.documents if d.kind == "attachment"}
-    expected_atts = {e.attachment_url: e.url for e in sample_portal.expected_reports() if e.attachment_url}
+    expected_atts = {e.attachment_url: e.page_url for e in sample_portal.expected_reports() if e.attachment_url}
     assert {u.rsplit(".", 1)[1] for u in expected_atts} == {"pdf", "docx"}
+    assert sum(1 for e in sample_portal.expected_reports() if e.direct) == 1  # a PDF linked from the list itself
     assert {u: d.parent_url for u, d in atts.items()} == expected_atts
     # titles and list dates come from the list pages, also on GBK portals (meta-only / wrong header charset)
     for r in results:
@@ -59,7 +69,7 @@ def test_cms_hints_from_the_registry_are_used(sample_portal, fast_crawl_settings
     reg = sample_portal.write_registry(tmp_path / "hinted.yaml", cms_hints=True)
     results, _ = _crawl(reg, tmp_path, fast_crawl_settings)
     assert [r.cms for r in results] == ["trs", "hanweb", "gkmlpt", "vsb", "generic"]
-    assert _reports(results) == {e.url for e in sample_portal.expected_reports()}
+    assert _reports(results) == _pages(sample_portal)
 
 
 def test_no_decoy_becomes_a_report_and_decoys_are_not_fetched(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
@@ -84,25 +94,25 @@ def test_robots_txt_is_obeyed(sample_portal, sample_registry, fast_crawl_setting
 
 
 def test_no_request_leaves_the_allowed_hosts(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
-    victim = sample_portal.expected_reports("nanling")[0].url
+    victim = _page_list(sample_portal, "nanling")[0]
     sample_portal.inject("offsite", path=victim)
     results, archive = _crawl(sample_registry, tmp_path, fast_crawl_settings)
     assert {q.host for q in sample_portal.requests} == {"127.0.0.1"}
     fails = {(f.kind, f.url) for r in results for f in r.failures}
     assert ("offsite_redirect", victim) in fails
     assert victim not in _reports(results)
-    assert _reports(results) == {e.url for e in sample_portal.expected_reports()} - {victim}
+    assert _reports(results) == _pages(sample_portal) - {victim}
     assert any(row["url"] == victim and (row["error"] or "").startswith("offsite_redirect") for row in archive.fetch_log())
 
 
 def test_every_injected_fault_is_survived_and_recorded(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
     sp = sample_portal
     trs_page2 = sp.base_url + "/qinghe/zwgk/zfxxgk/zfxxgknb/index_1.html"
-    slow = sp.expected_reports("qinghe")[3].url
-    reset = sp.expected_reports("yunxi")[2].url
-    truncated = sp.expected_reports("shimen")[1].url
-    anti = sp.expected_reports("nanling")[2].url
-    gone = sp.expected_reports("dongshan")[4].url
+    slow = _page_list(sp, "qinghe")[3]
+    reset = _page_list(sp, "yunxi")[2]
+    truncated = _page_list(sp, "shimen")[1]
+    anti = _page_list(sp, "nanling")[2]
+    gone = _page_list(sp, "dongshan")[4]
     sp.inject("503", path=trs_page2, times=2, retry_after=1)
     sp.inject("slow", path=slow, times=1, delay_s=fast_crawl_settings.read_timeout_s + 0.5)
     sp.inject("reset", path=reset, times=1)
@@ -113,7 +123,7 @@ def test_every_injected_fault_is_survived_and_recorded(sample_portal, sample_reg
 
     assert all(r.ok for r in results)
     # survived: everything except the permanently missing page was found
-    assert _reports(results) == {e.url for e in sp.expected_reports()} - {gone}
+    assert _reports(results) == _pages(sp) - {gone}
     # recorded: each fault shows in the fetch log of its URL, with the right kind
     errors: dict[str, list[str]] = {}
     for r in results:
@@ -195,7 +205,7 @@ def test_pagination_trap_is_cut_and_recorded(sample_portal, sample_registry, fas
     r = next(r for r in results if r.portal_id == "sample-generic-dongshan")
     assert {f.kind for f in r.failures} == {"trap"}
     assert not r.listing_complete  # a trapped listing may not be used to call reports withdrawn
-    assert _reports([r]) == {e.url for e in sample_portal.expected_reports("dongshan")}
+    assert _reports([r]) == _pages(sample_portal, "dongshan")
     list_requests = [q for q in sample_portal.requests if urlsplit(q.path).path == "/dongshan/xxgk/gknb/"]
     from sample_portal.site import page_count
 
@@ -232,7 +242,7 @@ def test_one_bad_portal_never_stops_the_others(sample_portal, sample_registry, f
     robots_tries = [f.attempts for f in by_id["dead-portal"].fetches if f.kind == "robots"]
     assert robots_tries == [1, 2]  # retried once (settings.retries=1), then the host counts as unreachable
     assert not by_id["missing-column"].ok and "http_404" in by_id["missing-column"].error
-    assert _reports(results) == {e.url for e in sample_portal.expected_reports()}
+    assert _reports(results) == _pages(sample_portal)
 
 
 def test_response_size_cap_aborts_the_download(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
@@ -242,7 +252,7 @@ def test_response_size_cap_aborts_the_download(sample_portal, sample_registry, f
     results, _ = _crawl(sample_registry, tmp_path, fast_crawl_settings)
     assert ("too_large", pdf) in {(f.kind, f.url) for r in results for f in r.failures}
     assert pdf not in {d.url for r in results for d in r.documents}
-    assert len(_reports(results)) == len(sample_portal.expected_reports())
+    assert len(_reports(results)) == len(_pages(sample_portal))
 
 
 def test_per_host_concurrency_and_min_delay(sample_portal, fast_crawl_settings, tmp_path):
@@ -301,7 +311,7 @@ def test_tls_errors_are_reported_and_the_opt_out_works(tmp_path, fast_crawl_sett
         lax = Portal("tls-optout", "tls", (start_url,), ("127.0.0.1",), verify_tls=False)
         r = crawl_portals([lax], Archive(tmp_path / "b"), fast_crawl_settings, progress=False)[0]
         assert r.ok and r.cms == "trs"
-        assert _reports([r]) == {e.url for e in h.expected_reports()}
+        assert _reports([r]) == _pages(h)
     finally:
         h.stop()
 
@@ -320,7 +330,7 @@ def test_crawl_portal_is_callable_per_portal(family, tmp_path, fast_crawl_settin
         portal = load_registry(reg)[0]
         r = asyncio.run(crawl_portal(portal, Archive(tmp_path / "a"), fast_crawl_settings))
         assert r.cms == family and r.ok and r.listing_complete
-        assert _reports([r]) == {e.url for e in h.expected_reports()}
+        assert _reports([r]) == _pages(h)
     finally:
         h.stop()
 
@@ -335,7 +345,7 @@ def test_request_cap_per_portal(sample_portal, sample_registry, fast_crawl_setti
     r = results[0]
     assert r.requests <= 8 + 1  # + robots.txt, which is not counted against the cap
     assert "page_cap" in {f.kind for f in r.failures}
-    assert 0 < len(r.documents) < len(sample_portal.expected_reports("qinghe"))
+    assert 0 < len(r.documents) < len(_pages(sample_portal, "qinghe"))
 
 
 def test_trs_page_count_in_a_variable(sample_portal, fast_crawl_settings, tmp_path):
@@ -403,7 +413,7 @@ def test_hanweb_inline_records_are_read(sample_portal, fast_crawl_settings, tmp_
     state = asyncio.run(run())
     urls = set(state.entries)
     assert sample_portal.base_url + inline in urls
-    assert {e.url for e in sample_portal.expected_reports("yunxi")} <= urls
+    assert _pages(sample_portal, "yunxi") <= urls
 
 
 def test_global_concurrency_cap(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
@@ -411,7 +421,7 @@ def test_global_concurrency_cap(sample_portal, sample_registry, fast_crawl_setti
     fast_crawl_settings.global_concurrency = 1
     sample_portal.inject("slow", path="/qinghe/zwgk/zfxxgk/zfxxgknb/2*", delay_s=0.02)
     results, _ = _crawl(sample_registry, tmp_path, fast_crawl_settings)
-    assert _reports(results) == {e.url for e in sample_portal.expected_reports()}
+    assert _reports(results) == _pages(sample_portal)
     assert sample_portal.max_in_flight == 1
 
 
@@ -423,7 +433,7 @@ def test_on_site_redirects_are_followed_and_capped(sample_portal, fast_crawl_set
              "allowed_hosts": ["127.0.0.1"]}
     reg.write_text(yaml.safe_dump({"portals": [entry]}), encoding="utf-8")
     results, _ = _crawl(reg, tmp_path, fast_crawl_settings)
-    assert results[0].cms == "vsb" and _reports(results) == {e.url for e in sample_portal.expected_reports("shimen")}
+    assert results[0].cms == "vsb" and _reports(results) == _pages(sample_portal, "shimen")
     fast_crawl_settings.max_redirects = 0
     results, _ = _crawl(reg, tmp_path / "again", fast_crawl_settings)
     assert not results[0].ok and results[0].failures[0].kind == "redirects"
@@ -445,3 +455,16 @@ def test_robots_crawl_delay_slows_the_host():
         return time.perf_counter() - t0
 
     assert 0.1 <= asyncio.run(run()) < 0.5
+
+
+def test_gkmlpt_without_fragment_finds_the_annual_report_category(sample_portal, fast_crawl_settings, tmp_path):
+    import yaml
+
+    reg = tmp_path / "r.yaml"
+    entry = {"id": "gd-no-fragment", "name": "x", "start_urls": [sample_portal.base_url + "/nanling/gkmlpt/index"]}
+    reg.write_text(yaml.safe_dump({"portals": [entry]}), encoding="utf-8")
+    results, _ = _crawl(reg, tmp_path, fast_crawl_settings)
+    assert results[0].cms == "gkmlpt" and results[0].listing_complete
+    assert _reports(results) == _pages(sample_portal, "nanling")
+    api = [q.path for q in sample_portal.requests if "/gkmlpt/api/" in q.path]
+    assert api and all("/api/all/2842?" in p for p in api)  # not the 指南 category 2840

@@ -170,3 +170,23 @@ def test_extract_links_resolves_relative_urls_and_dates():
         ("http://h/a/b/202301/t20230105_1.html", "完整标题2022年年报", dt.date(2023, 1, 5)),
         ("http://h/a/c.pdf", "附件", None),
     ]
+
+
+def test_report_candidates_split_pages_attachments_and_offsite():
+    from crawler.cms import ListState
+    from crawler.crawl import report_candidates
+    from crawler.links import Link
+    from ogi.registry import Portal
+
+    state = ListState()
+    for url, text in [
+        ("http://a/zfxxgknb/202201/t20220120_1.html", "清河县2021年政府信息公开工作年度报告"),
+        ("http://a/zfxxgknb/P020220120.pdf", "清河县财政局2021年政府信息公开工作年度报告.pdf"),
+        ("http://a/zfxxgknb/202201/t20220120_2.html", "清河县2021年政府信息公开工作年度报告解读"),
+        ("http://elsewhere/r.html", "清河县2020年政府信息公开工作年度报告"),
+        ("http://a/index.html", "首页"),
+    ]:
+        state.add(Link(url, text))
+    pages, direct = report_candidates(state, Portal("p", "p", ("http://a/zfxxgknb/",), ("a",)))
+    assert list(pages) == ["http://a/zfxxgknb/202201/t20220120_1.html"]
+    assert list(direct) == ["http://a/zfxxgknb/P020220120.pdf"]

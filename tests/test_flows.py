@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from pathlib import Path
 
 import duckdb
@@ -55,9 +56,9 @@ def env(tmp_path, monkeypatch, prefect_harness):
 
 
 def run(env, **kw):
-    from flows.nightly import nightly
+    from flows.nightly import nightly, run_sync
 
-    return nightly(portals=str(env["registry"]), db=str(env["db"]), **kw)
+    return run_sync(nightly, portals=str(env["registry"]), db=str(env["db"]), **kw)
 
 
 def section(message: str, label: str) -> list[str]:
@@ -163,9 +164,7 @@ def test_a_failing_portal_does_not_fail_the_flow(env):
     reg = yaml.safe_load(env["registry"].read_text(encoding="utf-8"))
     reg["portals"].append({"id": "dead-portal", "name": "死县", "start_urls": [f"http://127.0.0.1:{dead}/zfxxgknb/"]})
     env["registry"].write_text(yaml.safe_dump(reg, allow_unicode=True), encoding="utf-8")
-    from flows.nightly import nightly
-
-    state = nightly(portals=str(env["registry"]), db=str(env["db"]), return_state=True)
+    state = run(env, return_state=True)
     assert state.is_completed(), state.message
     summary = state.result()
     assert [p.portal_id for p in summary.failed_portals] == ["dead-portal"]
@@ -173,13 +172,39 @@ def test_a_failing_portal_does_not_fail_the_flow(env):
     assert "dead-portal" in summary.text() and "FAILED" in summary.text()
 
 
+def test_a_portal_that_hangs_is_cancelled_by_the_timeout_and_not_retried(env, monkeypatch):
+    import yaml
+
+    # a "portal" that accepts connections and never answers (the crawler's read timeout is 5 s here)
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)
+    try:
+        reg = yaml.safe_load(env["registry"].read_text(encoding="utf-8"))
+        reg["portals"].append({"id": "hanging-portal", "name": "挂起县",
+                               "start_urls": [f"http://127.0.0.1:{hole.getsockname()[1]}/zfxxgknb/"]})
+        env["registry"].write_text(yaml.safe_dump(reg, allow_unicode=True), encoding="utf-8")
+        monkeypatch.setenv("OGI_PORTAL_TIMEOUT_S", "3")
+        t0 = time.monotonic()
+        state = run(env, return_state=True)
+        elapsed = time.monotonic() - t0
+    finally:
+        hole.close()
+    assert state.is_completed(), state.message
+    summary = state.result()
+    failed = {p.portal_id: p for p in summary.failed_portals}
+    assert "hanging-portal" in failed
+    assert "timeout" in (failed["hanging-portal"].error or "").lower()
+    assert summary.new > 0  # the other portals were loaded
+    assert elapsed < 30  # cancelled after 3 s and not retried (retries would wait 30 s + 120 s)
+
+
 def test_a_concurrent_second_run_is_refused_cleanly(env, capsys):
     from flows.commands import EXIT_LOCKED, run_once
-    from flows.nightly import nightly
     from warehouse.db import open_writer
 
     with open_writer(env["db"], 1.0):  # another run holds the warehouse
-        state = nightly(portals=str(env["registry"]), db=str(env["db"]), return_state=True)
+        state = run(env, return_state=True)
         assert state.is_failed()
         assert "locked by another run" in state.message and "\n" not in state.message
         capsys.readouterr()
@@ -200,17 +225,18 @@ def test_a_concurrent_second_run_is_refused_cleanly(env, capsys):
 
 def test_reprocess_uses_the_archive_only_and_backfill_only_the_chosen_portal(env):
     from flows.backfill import backfill
+    from flows.nightly import run_sync
     from flows.reprocess import reprocess
 
     portal = env["portal"]
     first = run(env)
     portal.clear_log()
-    s = reprocess(portals=str(env["registry"]), db=str(env["db"]))
+    s = run_sync(reprocess, portals=str(env["registry"]), db=str(env["db"]))
     assert portal.requests == []  # no network at all
     assert s.mode == "reprocess" and s.found == first.found and (s.new, s.revised) == (0, 0)
     assert warehouse_reports(env["db"])  # nothing withdrawn or lost
     pid = portal.portal_ids()[0]
-    s = backfill(portal_ids=[pid], years=[2020], portals=str(env["registry"]), db=str(env["db"]))
+    s = run_sync(backfill, portal_ids=[pid], years=[2020], portals=str(env["registry"]), db=str(env["db"]))
     assert [p.portal_id for p in s.portals] == [pid] and s.failed_portals == []
     prefix = "/" + portal.portals[0].key + "/"
     reqs = [r for r in portal.requests if r.path != "/robots.txt"]
@@ -219,7 +245,7 @@ def test_reprocess_uses_the_archive_only_and_backfill_only_the_chosen_portal(env
     assert all(r.status == 200 for r in reqs if r.path.endswith(".html"))
     assert (s.new, s.revised) == (0, 0)  # nothing changed on the portal
     with pytest.raises(Exception, match="unknown portal"):
-        backfill(portal_ids=["no-such-portal"], portals=str(env["registry"]), db=str(env["db"]))
+        run_sync(backfill, portal_ids=["no-such-portal"], portals=str(env["registry"]), db=str(env["db"]))
 
 
 def test_ogi_demo_twice_shows_the_incremental_run(tmp_path, monkeypatch, capsys, prefect_harness):

@@ -89,3 +89,28 @@ def test_ogi_run_bad_registry_is_one_line_and_exit_2(tmp_path):
     assert "Traceback" not in r.stderr
     r = _ogi("run", "--portals", str(tmp_path / "missing.yaml"), cwd=tmp_path)
     assert r.returncode == 2 and "not found" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_run_failed_goes_through_the_outbox_once_and_names_the_error(tmp_path, monkeypatch):
+    from alerts import sink as sink_mod
+    from flows.pipeline import alert_run_failed
+    from warehouse.db import open_writer
+
+    sink = sink_mod.start()
+    try:
+        monkeypatch.setenv("OGI_ALERT_URLS", sink.apprise_url("hook/SECRET999"))
+        settings = Settings.load(db=tmp_path / "w.duckdb", portals=tmp_path / "p.yaml")
+        with open_writer(settings.db_path, 2) as wh:
+            rep = alert_run_failed(settings, "run-1", "RuntimeError: disk full", wh)
+            assert [c.sent for c in rep.channels] == [True]
+            alert_run_failed(settings, "run-1", "RuntimeError: disk full", wh)  # same run: not twice
+            status = wh.scalar("SELECT status FROM runs WHERE run_id = 'run-1'")
+        assert status == "failed"
+        assert len(sink.received) == 1
+        assert "Run failed (1)" in sink.received[0].message and "disk full" in sink.received[0].message
+        # without a usable warehouse (e.g. it is locked) the alert is sent directly
+        rep = alert_run_failed(settings, "run-2", "warehouse locked by another run", None)
+        assert rep.channels[0].sent and len(sink.received) == 2
+        assert "SECRET999" not in " ".join(rep.lines())
+    finally:
+        sink.stop()

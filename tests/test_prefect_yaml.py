@@ -21,6 +21,9 @@ def test_three_deployments_on_one_process_pool():
     deps = deployments()
     assert set(deps) == {"nightly", "backfill", "reprocess"}
     assert {d["work_pool"]["name"] for d in deps.values()} == {"ogi-pool"}
+    for d in deps.values():  # telemetry off in the flow-run processes too
+        env = d["work_pool"]["job_variables"]["env"]
+        assert env["DO_NOT_TRACK"] == "1" and env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
     data = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     steps = [next(iter(s)) for s in data["pull"]]
     assert steps == ["prefect.deployments.steps.set_working_directory"]

@@ -161,7 +161,8 @@ def test_attachments_are_real_files(sample_portal, http):
     import docx
     import pdfplumber
 
-    atts = {e.attachment_url.rsplit(".", 1)[1]: e for e in sample_portal.expected_reports() if e.attachment_url}
+    atts = {e.attachment_url.rsplit(".", 1)[1]: e for e in sample_portal.expected_reports() if e.attachment_url
+            and not e.direct}
     pdf = http.get(atts["pdf"].attachment_url)
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-1.4")
     with pdfplumber.open(io.BytesIO(pdf.content)) as doc:
@@ -170,6 +171,12 @@ def test_attachments_are_real_files(sample_portal, http):
     assert d.paragraphs[0].text == atts["docx"].title
     page = http.get(atts["pdf"].url).text
     assert ".pdf" in page and "MsoNormalTable" not in page  # the detail page only links the file
+    direct = next(e for e in sample_portal.expected_reports() if e.direct)
+    assert direct.url == direct.attachment_url and direct.page_url is None
+    listing = http.get(sample_portal.base_url + "/dongshan/xxgk/gknb/").text + http.get(
+        sample_portal.base_url + "/dongshan/xxgk/gknb/?page=2").text
+    assert direct.url.replace(sample_portal.base_url, "") in listing  # the list links the PDF itself
+    assert http.get(direct.url).content.startswith(b"%PDF")
 
 
 def test_image_only_report_serves_images(sample_portal, http):

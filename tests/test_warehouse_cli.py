@@ -88,3 +88,12 @@ def test_export_partitioned_by_province_and_year(db, tmp_path):
     ).fetchall()
     assert reports == [("http://a/1", "河南省", 2020), ("http://a/2", "河南省", 2021), ("http://b/1", "广东省", 2021)]
     assert (out / "runs" / "data.parquet").exists()
+
+
+def test_export_twice_replaces_the_files(db, tmp_path):
+    out = tmp_path / "export"
+    for _ in range(2):
+        r = runner.invoke(app, ["export", "--out", str(out), "--db", str(db)])
+        assert r.exit_code == 0, r.output
+    n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/facts/**/*.parquet')").fetchall()[0][0]
+    assert n == 198 + 200 + 200

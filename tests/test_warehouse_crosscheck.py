@@ -6,10 +6,12 @@ import copy
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from warehouse import load_run, open_writer
 from warehouse import synthetic as s
-from warehouse.crosscheck import jaccard, shingles
+from warehouse.crosscheck import jaccard, jaccard_hashes, shingle_hashes, shingles
 from warehouse.identity import classify_issuer
 
 AS_OF = dt.date(2023, 2, 15)
@@ -223,3 +225,37 @@ def test_similarity_in_small_chunks_gives_the_same_findings(loaded, monkeypatch)
     load_run(wh, s.run_input("r1", docs, as_of=AS_OF))
     assert wh.execute("SELECT * FROM text_similarity ORDER BY ALL").fetchall() == memo
     assert _findings(wh, "xr.duplicate_text") == before and len(memo) >= 3
+
+
+def test_coverage_rows(loaded):
+    wh, _, _ = loaded
+    rows = wh.execute(
+        """SELECT year, published, on_time, late, malformed, county_report_published, county_report_late,
+                  reports, agencies, late_reports, missing_agencies
+           FROM analytics.coverage ORDER BY year"""
+    ).fetchall()
+    assert rows == [
+        # 2020: office, finance (+ its copy), education, county government (late: 2 Apr)
+        (2020, True, False, True, False, True, True, 5, 4, 1, 0),
+        # 2021: finance late (15 Feb); the county government on time (20 Mar)
+        (2021, True, False, True, False, True, False, 4, 4, 1, 0),
+        # 2022: nothing yet; 3 agencies overdue as of 2023-02-15
+        (2022, False, False, False, False, False, False, 0, 0, 0, 3),
+    ]
+    county = wh.execute("SELECT county, year, published, reports FROM analytics.county_coverage ORDER BY year").fetchall()
+    assert county == [("扶沟县", 2020, True, 5), ("扶沟县", 2021, True, 4), ("扶沟县", 2022, False, 0)]
+    t3 = wh.execute(
+        "SELECT received, granted, total_handled, grant_rate FROM analytics.t3_applications "
+        "WHERE url = 'http://a/jy2021.html'"
+    ).fetchone()
+    assert t3[0] == 80 and t3[3] == pytest.approx(t3[1] / t3[2])
+
+
+_TEXT = st.text(alphabet="公开申请政府信息年度报告一二三 ，。0123456789abc😀\u3000", max_size=80)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXT, _TEXT)
+def test_vectorised_shingles_equal_the_python_definition(a, b):
+    assert len(shingle_hashes(a)) == len(shingles(a))
+    assert jaccard_hashes(shingle_hashes(a), shingle_hashes(b)) == pytest.approx(jaccard(shingles(a), shingles(b)))

@@ -198,3 +198,28 @@ def test_exception_mid_load_leaves_no_partial_report_and_marks_run_failed(db, mo
         monkeypatch.delenv("OGI_WAREHOUSE_CRASH_AT")
         res = load_run(wh, s.run_input("r2", docs))
         assert len(res.new) == 3 and wh.scalar("SELECT status FROM runs WHERE run_id = 'r2'") == "ok"
+
+
+def test_run_timings_recorded(db):
+    import json
+
+    from warehouse import record_run_timings
+
+    with open_writer(db, 5) as wh:
+        load_run(wh, s.run_input("r1", _docs()))
+        record_run_timings(wh, "r1", {"crawl_s": 1.5})
+        t = json.loads(wh.scalar("SELECT timings FROM analytics.runs WHERE run_id = 'r1'"))
+    assert t["crawl_s"] == 1.5 and t["load.total_s"] > 0 and "load.batches_s" in t
+
+
+def test_a_report_is_not_replaced_by_an_anti_crawl_page_or_a_read_error(db):
+    url = "http://a/1.html"
+    rep = s.make_report(year=2020)
+    with open_writer(db, 5) as wh:
+        load_run(wh, s.run_input("r1", [s.document(rep, url)]))
+        r2 = load_run(wh, s.run_input("r2", [s.document(s.not_a_report("anti-crawl challenge page"), url, status="changed")]))
+        r3 = load_run(wh, s.run_input("r3", [s.document(None, url, status="changed", error="truncated body")]))
+        row = wh.execute("SELECT revision, status FROM analytics.reports").fetchone()
+        n_docs = wh.scalar("SELECT count(*) FROM documents")
+    assert r2.kept_previous == [url] and r3.kept_previous == [url] and r2.revised == []
+    assert row == (1, "ok") and n_docs == 3  # the bodies are indexed, the report keeps its revision

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import os
 
-import duckdb
 import pytest
 
 from warehouse import load_run, open_writer, work_path
 from warehouse import synthetic as s
 from warehouse.analytics import VIEWS
+from warehouse.db import _acquire_lock, lock_path
 from warehouse.docgen import DOC_PATH, render
 from warehouse.schema import LATEST_VERSION, current_tables
 
@@ -125,3 +125,15 @@ def test_docs_are_generated_and_current():
 def test_work_path_is_next_to_the_db(tmp_path):
     assert work_path(tmp_path / "ogi.duckdb") == tmp_path / "ogi.work.duckdb"
     assert work_path("data/x") == __import__("pathlib").Path("data/x.work.duckdb")
+
+
+def test_a_file_from_a_newer_version_is_refused(tmp_path):
+    from warehouse.schema import SchemaTooNew
+
+    db = tmp_path / "ogi.duckdb"
+    with open_writer(db, 5) as wh:
+        wh.execute("INSERT INTO schema_version VALUES (?, 'from the future', now())", [LATEST_VERSION + 1])
+    with pytest.raises(SchemaTooNew, match="newer"):
+        open_writer(db, 5)
+    # the writer lock was released despite the refusal
+    os.close(_acquire_lock(lock_path(db), 0.5))

@@ -18,7 +18,7 @@ from warehouse.db import (
     open_writer,
     work_path,
 )
-from warehouse.load import FactChange, LoadResult, ReportRef, RevisedReport, load_run, record_run_failure, report_id_for
+from warehouse.load import FactChange, LoadResult, ReportRef, RevisedReport, load_run, record_run_failure, record_run_timings, report_id_for
 from warehouse.outbox import ALERT_KINDS, Alert, enqueue_alert, mark_delivered, pending_alerts
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "open_writer",
     "pending_alerts",
     "record_run_failure",
+    "record_run_timings",
     "report_id_for",
     "work_path",
 ]

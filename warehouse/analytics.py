@@ -513,11 +513,12 @@ RUNS = View(
         V("alerts_enqueued", "INTEGER", "新增提醒", "Alerts enqueued."),
         V("load_seconds", "DOUBLE", "载入耗时（秒）", "Load time."),
         V("error", "VARCHAR", "错误", "Why the run failed."),
+        V("timings", "JSON", "各阶段耗时", "Seconds per phase (load.*; crawl/extract when recorded by the flow)."),
     ),
     """
     SELECT run_id, mode, status, started_at, finished_at, as_of, portals, portals_failed, documents,
            reports_new, reports_revised, reports_withdrawn, reports_malformed, facts_loaded, alerts_enqueued,
-           load_seconds, error
+           load_seconds, error, timings
     FROM main.runs
     """,
 )

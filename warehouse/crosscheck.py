@@ -25,8 +25,8 @@ Rules (stable ids):
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,15 +66,16 @@ class CrossCheckResult:
 
 #: Deleted before shingling: whitespace, ASCII and full-width digits, common punctuation (so a copy with
 #: only the numbers or the spacing changed still matches).
-_STRIP_TABLE = dict.fromkeys(
-    map(ord, " \t\n\r\x0b\x0c\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff0123456789０１２３４５６７８９"
-             ",，.。、;；:：()（）%％"),
-    None,
+STRIP_CHARS = (
+    " \t\n\r\x0b\x0c\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff0123456789０１２３４５６７８９,，.。、;；:：()（）%％"
 )
+_STRIP_RE = re.compile("[" + re.escape(STRIP_CHARS) + "]+")
+_STRIP_MASK = np.zeros(0x10000, dtype=bool)  # code point -> stripped? (all stripped chars are in the BMP)
+_STRIP_MASK[[ord(c) for c in STRIP_CHARS]] = True
 
 
 def _normalise(text: str) -> str:
-    return text.translate(_STRIP_TABLE)
+    return _STRIP_RE.sub("", text)
 
 
 def shingles(text: str, k: int = SHINGLE) -> set[str]:
@@ -97,10 +98,10 @@ def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
     Code points go through numpy; a k-gram's hash is sum(c_i * P^(k-1-i)) mod 2^64.  Collisions are
     astronomically rare at report sizes and could only raise the similarity by a hair.
     """
-    s = _normalise(text)
-    if len(s) < k:
+    raw = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    cps = raw[~_STRIP_MASK[np.minimum(raw, 0xFFFF)]].astype(np.uint64)  # = _normalise(text), vectorised
+    if len(cps) < k:
         return np.empty(0, dtype=np.uint64)
-    cps = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     n = len(cps) - k + 1
     h = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):

@@ -91,6 +91,8 @@ class LoadResult:
     withdrawn: list[ReportRef] = field(default_factory=list)
     #: Documents without an extracted report that the warehouse has never seen (re-extract them).
     unknown_unchanged: list[str] = field(default_factory=list)
+    #: URLs whose new content was not a readable report while the warehouse has a report: kept as is.
+    kept_previous: list[str] = field(default_factory=list)
     unchanged: int = 0
     documents: int = 0
     facts_loaded: int = 0
@@ -274,19 +276,19 @@ def _prepare(run: RunInput) -> list[_Doc]:
     return list(by_id.values())
 
 
-def _existing(wh: Warehouse, ids: list[str]) -> dict[str, tuple[int, str]]:
+def _existing(wh: Warehouse, ids: list[str]) -> dict[str, tuple[int, str, bool]]:
     if not ids:
         return {}
     wh.con.register("_ids", pa.table({"report_id": pa.array(ids, pa.string())}))
     try:
         rows = wh.execute(
-            """SELECT r.report_id, r.current_revision, v.content_hash
+            """SELECT r.report_id, r.current_revision, v.content_hash, v.is_report
                FROM reports r JOIN _ids USING (report_id)
                JOIN report_revisions v ON v.report_id = r.report_id AND v.revision = r.current_revision"""
         ).fetchall()
     finally:
         wh.con.unregister("_ids")
-    return {r[0]: (int(r[1]), r[2]) for r in rows}
+    return {r[0]: (int(r[1]), r[2], bool(r[3])) for r in rows}
 
 
 def _old_facts(wh: Warehouse, batch: list[_Doc]) -> dict[str, dict[tuple[str, str, str], float | None]]:
@@ -343,7 +345,9 @@ def _build_batch(run: RunInput, batch: list[_Doc], started: dt.datetime) -> _Bat
         ref = ReportRef(d.report_id, d.doc.url, d.doc.portal_id, d.revision, title)
         if d.old_revision is None and d.report is not None and d.report.is_report:
             alerts.append(dict(kind="new_report", ref=ref,
-                               payload={"year": d.report.year, "agency": d.report.agency, "status": d.status}))
+                               payload={"year": d.report.year, "agency": d.report.agency, "status": d.status,
+                                        "template": d.report.template, "facts": len(d.report.facts),
+                                        "issuer_type": d.issuer_type}))
         if d.status == "malformed":
             errors = [
                 {"rule": f.rule, "severity": f.severity, "message": f.message, "expected": f.expected,
@@ -568,7 +572,7 @@ def load_run(
     wh: Warehouse,
     run: RunInput,
     *,
-    batch_size: int = 2000,
+    batch_size: int = 1000,
     unreachable_after: int = 3,
 ) -> LoadResult:
     """Load one run (see the module docstring for the guarantees); returns what changed."""
@@ -625,6 +629,11 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
                 changed.append(d)
             elif cur[1] == d.content_hash:
                 result.unchanged += 1
+                unchanged_docs.append(d.doc)
+            elif cur[2] and d.status == "not_parsed":
+                # A good report now reads as a non-report or unreadable (anti-crawl page, truncated body, a
+                # maintenance page): never let that hide the report; keep the current revision.
+                result.kept_previous.append(d.doc.url)
                 unchanged_docs.append(d.doc)
             else:
                 d.old_revision, d.revision = cur[0], cur[0] + 1
@@ -695,7 +704,8 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
             """UPDATE runs SET status = 'ok', finished_at = ?, portals = ?, portals_failed = ?, documents = ?,
                    reports_new = ?, reports_revised = ?, reports_unchanged = ?, reports_withdrawn = ?,
                    reports_malformed = ?, reports_not_parsed = ?, facts_loaded = ?, findings_loaded = ?,
-                   alerts_enqueued = ?, fetches = ?, failures = ?, load_seconds = ?, error = NULL
+                   alerts_enqueued = ?, fetches = ?, failures = ?, load_seconds = ?, error = NULL,
+                   timings = json_merge_patch(coalesce(timings, '{}'), ?::JSON)
                WHERE run_id = ?""",
             [
                 _now(),
@@ -714,6 +724,7 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
                 tables["fetch_log"].num_rows,
                 tables["fetch_failures"].num_rows,
                 result.timings["total_s"],
+                json.dumps({f"load.{k}": round(v, 4) for k, v in result.timings.items()}),
                 run.run_id,
             ],
         )
@@ -749,5 +760,9 @@ def record_run_failure(
         )
 
 
-def payload_json(alert_payload: dict[str, Any]) -> str:
-    return json.dumps(alert_payload, ensure_ascii=False, default=str)
+def record_run_timings(wh: Warehouse, run_id: str, timings: dict[str, float]) -> None:
+    """Merge phase timings (e.g. ``{"crawl_s": 12.3, "extract_s": 4.5}``) into the run row (flows call this)."""
+    wh.execute(
+        "UPDATE runs SET timings = json_merge_patch(coalesce(timings, '{}'), ?::JSON) WHERE run_id = ?",
+        [json.dumps({k: round(float(v), 4) for k, v in timings.items()}), run_id],
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
-import io
 import json
 import re
 from pathlib import Path
@@ -163,7 +162,7 @@ def export(db_path: str | Path, out_dir: str | Path) -> dict[str, int]:
             if sel is not None:
                 con.execute(
                     f"COPY ({sel}) TO '{_sql_str(str(target))}' "
-                    "(FORMAT parquet, PARTITION_BY (province, year), OVERWRITE_OR_IGNORE, COMPRESSION zstd)"
+                    "(FORMAT parquet, PARTITION_BY (province, year), OVERWRITE, COMPRESSION zstd)"
                 )
             else:
                 target.mkdir(parents=True, exist_ok=True)

@@ -346,7 +346,20 @@ _M2 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_M1, _M2)
+# ------------------------------------------------------------------------------------------ migration 3
+
+_M3 = Migration(
+    3,
+    "per-phase run timings",
+    (
+        AddColumn(
+            "runs",
+            C("timings", "JSON", "Seconds per phase: load phases, plus crawl/extract when the flow records them."),
+        ),
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_M1, _M2, _M3)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 _VERSION_TABLE = CreateTable(
@@ -373,6 +386,10 @@ def current_tables() -> dict[str, CreateTable]:
     return tables
 
 
+class SchemaTooNew(Exception):
+    """The file was written by a newer version of the code; refusing to touch it."""
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'schema_version'"
@@ -388,6 +405,10 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int | None = None) -> list[i
     for stmt in _VERSION_TABLE.sql():
         con.execute(stmt)
     have = schema_version(con)
+    if have > LATEST_VERSION:
+        raise SchemaTooNew(
+            f"warehouse schema version {have} is newer than this code understands ({LATEST_VERSION}): upgrade ogi"
+        )
     applied: list[int] = []
     for m in MIGRATIONS:
         if m.version <= have or m.version > target:

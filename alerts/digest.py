@@ -89,9 +89,16 @@ def item_line(alert: Alert) -> str:
     return f"- {name} — {alert.url}" if alert.url else f"- {name}"
 
 
+def _count_label(n: int, kind: str) -> str:
+    label = KIND_LABELS.get(kind, kind).lower()
+    if n != 1:
+        label = label.replace("report", "reports").replace("portal ", "portals ").replace("run ", "runs ")
+    return f"{n} {label}"
+
+
 def digest_title(alerts: Iterable[Alert], run_label: str | None = None) -> str:
     counts = Counter(a.kind for a in alerts)
-    parts = [f"{counts[k]} {KIND_LABELS.get(k, k).lower()}" for k in sorted(counts, key=_kind_order)]
+    parts = [_count_label(counts[k], k) for k in sorted(counts, key=_kind_order)]
     head = "OGI" + (f" {run_label}" if run_label else "")
     return f"{head}: " + (", ".join(parts) if parts else "no alerts")
 
@@ -115,6 +122,6 @@ def render_digest(alerts: list[Alert], *, max_items: int = DEFAULT_MAX_ITEMS, ru
     if left_out:
         out.append("")
         left = Counter(a.kind for a in ordered[max_items:])
-        detail = ", ".join(f"{n} {KIND_LABELS.get(k, k).lower()}" for k, n in sorted(left.items(), key=lambda kv: _kind_order(kv[0])))
+        detail = ", ".join(_count_label(n, k) for k, n in sorted(left.items(), key=lambda kv: _kind_order(kv[0])))
         out.append(f"… and {left_out} more alerts not shown ({detail}); query the warehouse for the full list.")
     return Digest(title=digest_title(ordered, run_label), body="\n".join(out), shown=len(shown), left_out=left_out)

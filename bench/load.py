@@ -119,9 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     with open_writer(db, 10) as wh:
         with PeakRSS() as mem:
             t = time.perf_counter()
+            cpu0 = time.process_time()
             res = load_run(wh, run)
             wh.execute("CHECKPOINT")
             load_s = time.perf_counter() - t
+            cpu_s = time.process_time() - cpu0
         size = work_path(db).stat().st_size
         tm = res.timings
         print(f"load:            {load_s:.2f} s  →  {n_facts / load_s:,.0f} facts/s, {len(run.documents) / load_s:,.0f} reports/s"
@@ -129,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  phases:        prepare {tm['prepare_s']:.2f} s, batches {tm['batches_s']:.2f} s, "
               f"finalize {tm['finalize_s']:.2f} s (cross-report checks {tm['xr_s']:.2f} s), checkpoint "
               f"{load_s - tm['total_s']:.2f} s")
+        print(f"  process CPU:   {cpu_s:.2f} s (user+sys, all threads; wall time above is stretched when other "
+              f"processes share the {os.cpu_count()} cores)")
         print(f"  loaded:        {len(res.new):,} new reports, {res.facts_loaded:,} facts, {res.cross_findings:,} "
               f"cross-report findings, {res.missing:,} missing, {res.alerts_enqueued:,} alerts")
         print(f"peak memory:     {_mb(mem.peak)} RSS during the load ({_mb(mem.peak - mem.base)} above the "

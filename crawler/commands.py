@@ -44,6 +44,17 @@ async def check_portal(portal: Portal, archive: Archive, settings: CrawlSettings
         state = await list_portal(fetcher, portal, crawl)
         pages, direct = report_candidates(state, portal)
         n = len(pages) + len(direct)
+        if crawl.ok and portal.cms != "auto":  # show what the page looks like next to the registry's hint
+            from urllib.parse import urldefrag
+
+            from crawler.cms import detect_cms
+            from crawler.links import decode_html
+
+            st = archive.latest(urldefrag(portal.start_urls[0])[0])
+            if st and st.sha256:
+                detected = detect_cms(st.url, decode_html(archive.get(st.sha256), st.content_type)[0])
+                if detected != portal.cms:
+                    crawl.cms = f"{portal.cms} (looks {detected})"
     except Exception as e:  # noqa: BLE001 - a check reports, it does not crash
         crawl.error = f"{e.__class__.__name__}: {e}"
         n = 0

@@ -238,7 +238,12 @@ class Fetcher:
             attempts += 1
             t0 = time.perf_counter()
             try:
-                status, final_url, resp_headers, body = await self._exchange(url, method, headers, data, kind)
+                try:
+                    async with asyncio.timeout(getattr(s, "request_timeout_s", None)):
+                        status, final_url, resp_headers, body = await self._exchange(url, method, headers, data, kind)
+                except TimeoutError:
+                    raise httpx.ReadTimeout(
+                        f"no complete response within request_timeout_s={s.request_timeout_s}") from None
                 elapsed = (time.perf_counter() - t0) * 1000
                 if status == 304 and is_conditional:
                     self.crawl.requests += 1

@@ -53,15 +53,16 @@ def _codec(name: str | None) -> str | None:
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Decode an HTML body; returns (text, encoding used).
 
-    Order: the HTTP charset if the body decodes cleanly with it (a wrong header does not), the
-    ``<meta>`` charset, UTF-8, GB18030, then charset-normalizer; never raises.
+    Order: strict UTF-8 first (GBK text practically never validates as UTF-8, while GB18030 decodes
+    almost any bytes, so a wrong "gbk" label on a UTF-8 page must not win), then the HTTP charset, the
+    ``<meta>`` charset, GB18030, then charset-normalizer; never raises.
     """
     candidates: list[str] = []
     m = _HEADER_CHARSET.search(content_type or "")
-    for name in (m.group(1) if m else None,
+    for name in ("utf-8", m.group(1) if m else None,
                  (_META_CHARSET.search(body[:4096]).group(1).decode("ascii", "ignore")
                   if _META_CHARSET.search(body[:4096]) else None),
-                 "utf-8", "gb18030"):
+                 "gb18030"):
         c = _codec(name)
         if c and c not in candidates:
             candidates.append(c)

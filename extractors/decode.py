@@ -2,7 +2,8 @@
 
 Order of trust (see docs/extraction.md): a BOM; valid UTF-8 (GBK text is practically never valid
 UTF-8, so a page that decodes as UTF-8 *is* UTF-8 whatever a header claims); the HTTP header
-charset; the ``<meta charset>``; charset-normalizer sniffing.  A declared charset is dropped when
+charset; the ``<meta charset>``; UTF-8 with a handful of broken sequences; GB18030;
+charset-normalizer sniffing.  A declared charset is dropped when
 it fails strict decoding or when its output looks like mojibake (Latin-1 letters instead of CJK).
 GBK and GB2312 are decoded as GB18030, their superset.
 """
@@ -85,6 +86,13 @@ def decode(data: bytes, content_type: str | None = None) -> tuple[str, str]:
             continue
         if not looks_like_mojibake(text):
             return text, cand
+    # Nearly UTF-8: a UTF-8 page with a few broken sequences (a CMS cut a summary in the middle of a
+    # character).  GBK bytes read as UTF-8 break on nearly every ideograph, so a handful of errors in a
+    # whole page means UTF-8; the broken bytes become U+FFFD.
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if bad <= max(3, len(text) // 10000) and _sane(text):
+        return text, "utf-8"
     # Sniff.  GB18030 first: it is by far the most common legacy charset on these portals and
     # charset-normalizer is slow on large inputs.
     try:

@@ -94,7 +94,7 @@ def _about_disclosure(title: str, text: str) -> bool:
     return bool(re.search(r"政府信息公开", text[:3000]))
 
 
-def _body_range(doc: Document, headings: list[tuple[int, int, str, str]]) -> tuple[int, int]:
+def _body_range(doc: Document, headings: list[tuple[int, int, str, str]], title: str = "") -> tuple[int, int]:
     blocks = doc.blocks
     if headings:
         start = headings[0][0]
@@ -119,7 +119,9 @@ def _body_range(doc: Document, headings: list[tuple[int, int, str, str]]) -> tup
     end = len(blocks)
     for i in range(from_ + 1, len(blocks)):
         b = blocks[i]
-        if b.table is None and not b.chrome and _END.match(b.text):
+        if b.table is None and not b.chrome and (_END.match(b.text) or (headings and title and b.text == title)):
+            # the report's title again after its last section: a second copy of the article (PC + mobile
+            # templates in one page) or the next article — not part of section 六
             end = i
             break
     return start, end
@@ -157,7 +159,7 @@ def build_report(doc: Document, enc: str | None, url: str | None) -> Report:
         report.reason = (f"truncated document: no closing </body>/</html> and the text stops after section "
                          f"{headings[-1][1]} of 6 (incomplete download?); not read as a report")
         return report
-    start, end = _body_range(doc, headings)
+    start, end = _body_range(doc, headings, title)
     if not is_report_title(title) and not (title and decoy_reason(title)):
         # no <h1>/ArticleTitle and a <title> that is just the site name: the report's title is then a
         # short centred paragraph at the top of the article ("<p align=center><b>…年度报告</b></p>")
@@ -229,9 +231,11 @@ def build_report(doc: Document, enc: str | None, url: str | None) -> Report:
         report.reason = f"{decoy} (title: {title[:60]})"
     elif report_links >= 5 and n_sections < 3 and not has_tables:
         report.reason = f"a list page ({report_links} links to reports), not a report"
-    elif body_report_links >= 2 and not has_tables and (md.title_year(title) is None or len(report.text) < 800):
+    elif body_report_links >= 2 and not has_tables and (
+            md.title_year(title) is None or (len(report.text) < 800 and not report.images and not report.attachments)):
         # a column page: links to several reports plus a short digest (一图读懂) that quotes their numbers
-        # under numbered lines; its title is the column name (no year) or its text is a few lines
+        # under numbered lines; its title is the column name (no year) or its text is a few lines (a 图片版
+        # report with a year in its title, body images and links to the previous years stays a report)
         report.reason = f"a column/list page ({body_report_links} links to reports and no tables 三/四), not a report"
     elif has_tables and not has_t3 and not _about_disclosure(title, report.text):
         # a 法治政府建设年度报告 prints a 行政复议/行政诉讼 case table that looks like table 四

@@ -155,7 +155,7 @@ T3_COLS: tuple[Label, ...] = (
 
 _T3_HEAD: tuple[Label, ...] = (
     Label("new_received", "一、本年新收政府信息公开申请数量", (r"本年新收", r"新收.{0,6}申请"), "New applications this year"),
-    Label("carried_over", "二、上年结转政府信息公开申请数量", (r"上年结转",), "Carried over from last year"),
+    Label("carried_over", "二、上年结转政府信息公开申请数量", (r"上年结转", r"上一年度?结转"), "Carried over from last year"),
     Label("granted", "（一）予以公开", (r"予以公开",), "Granted", group="result"),
     Label(
         "partially_granted",
@@ -208,7 +208,7 @@ _T3_HEAD: tuple[Label, ...] = (
 
 _T3_TAIL: tuple[Label, ...] = (
     Label("total_handled", "（七）总计", (r"^(?:三、本年度办理结果)?\(七\)", r"^(?:三、本年度办理结果)?总计$", r"\(七\)总计"), "Total handled"),
-    Label("carried_forward", "四、结转下年度继续办理", (r"结转下年", r"下年度继续"), "Carried forward to next year"),
+    Label("carried_forward", "四、结转下年度继续办理", (r"结转下一?年", r"下一?年度继续"), "Carried forward to next year"),
 )
 
 T3_OTHER_2019 = Label("other", "（六）其他处理", (r"其他处理",), "Other handling", group="other")
@@ -227,7 +227,7 @@ T3_OTHER_2021: tuple[Label, ...] = (
         "Other: applicant did not pay the fee",
         group="other",
     ),
-    Label("other_misc", "3.其他", (r"其他处理.*\d\.其[他它]$", r"其他处理.*其[他它]$", r"^\d\.其[他它]$", r"^\d[、,，]其[他它]$"), "Other: miscellaneous", group="other"),
+    Label("other_misc", "3.其他", (r"其他处理.*\d\.其[他它]$", r"其他处理.*其[他它]$", r"^\d\.其[他它]$", r"^\d[、,，]其[他它]$", r"^\(\d\)其[他它]$"), "Other: miscellaneous", group="other"),
 )
 
 T3_NOTE = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"

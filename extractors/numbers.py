@@ -9,6 +9,8 @@ Choices (documented in docs/extraction.md):
 * blank cell → ``0`` with kind ``"blank"`` (the fact is flagged ``implicit_zero``);
 * "/", "／", "—", "–", "-", "－", "\\", "×" → ``None`` with kind ``"na"`` (not applicable);
 * "无" / "没有" → ``0`` with kind ``"none_word"`` (the office says there were none: a real zero);
+* "零" / "〇" / "○" → ``0`` (a zero typed with a Chinese IME); "不适用" / "不涉及" → not applicable;
+* "3（件）" → 3 (a bracketed unit);
 * a number, optionally with a unit → the number (money converted to 万元 by the caller);
 * anything else → ``None`` with kind ``"text"`` (the cell is a label, not a value).
 """
@@ -23,6 +25,11 @@ from extractors.formats import MONEY_UNITS
 
 _NA = frozenset({"/", "／", "—", "——", "–", "-", "－", "\\", "×", "--", "---", "/ ", "-/-", "——/"})
 _NONE_WORDS = frozenset({"无", "没有", "暂无"})
+#: A zero typed as a Chinese numeral (IME input in Word: "零", "〇", and the look-alike circle "○").
+_ZERO_WORDS = frozenset({"零", "〇", "○"})
+_NA_WORDS = frozenset({"不适用", "不涉及"})
+#: "3（件）", "0(项)": a unit in brackets after the number
+_BRACKET_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\((万元|亿元|千元|元|件|个|项|条|次|宗|人)\)$")
 _NUM = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)(万元|亿元|千元|元|万|亿|件|个|项|条|次|宗|人|%)?$")
 #: "36.5万" / "1.2亿" (the 元 dropped) are the same money units
 _SHORT_UNITS = {"万": "万元", "亿": "亿元"}
@@ -46,6 +53,13 @@ def parse_cell(raw: str) -> tuple[float | int | None, str, str | None]:
         return None, "na", None
     if text in _NONE_WORDS:
         return 0, "none_word", None
+    if text in _ZERO_WORDS:
+        return 0, "number", None
+    if text in _NA_WORDS:
+        return None, "na", None
+    b = _BRACKET_UNIT.match(text)
+    if b:
+        text = b.group(1) + b.group(2)
     m = _NUM.match(text)
     if not m:
         return None, "text", None

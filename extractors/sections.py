@@ -78,6 +78,11 @@ def match_section(heading: str, after: int, relaxed: bool = False) -> int | None
 
 def find_headings(blocks: list[Block], start: int = 0, end: int | None = None) -> list[tuple[int, int, str, str]]:
     """``[(block_index, statutory_number, heading_as_printed, rest_of_block)]`` in order."""
+    # Chinese-numbered headings (一、/第一部分) first: when they give three sections or more, Arabic-numbered
+    # lines ("1.主动公开情况。…", sub-items of 总体情况) are sub-items and must not claim sections
+    chinese = _find(blocks, start, end, relaxed=False, arabic=False)
+    if len(chinese) >= 3:
+        return chinese
     strict = _find(blocks, start, end, relaxed=False)
     if len(strict) >= 3:
         return strict
@@ -85,13 +90,18 @@ def find_headings(blocks: list[Block], start: int = 0, end: int | None = None) -
     return relaxed if len(relaxed) > len(strict) else strict
 
 
-def _find(blocks: list[Block], start: int, end: int | None, relaxed: bool) -> list[tuple[int, int, str, str]]:
+_ARABIC = re.compile(r"^[1-9]\s*[、.．]")
+
+
+def _find(blocks: list[Block], start: int, end: int | None, relaxed: bool, arabic: bool = True) -> list[tuple[int, int, str, str]]:
     out: list[tuple[int, int, str, str]] = []
     last = 0
     end = len(blocks) if end is None else end
     for i in range(start, end):
         b = blocks[i]
         if b.table is not None or b.chrome:
+            continue
+        if not arabic and _ARABIC.match(b.text):
             continue
         h = heading_of(b.text, relaxed)
         if not h:

@@ -40,6 +40,7 @@ T3_ROWS: tuple[Label, ...] = tuple(
 )
 T3_COLS: tuple[Label, ...] = TABLES["2021"]["t3"].blocks[0].cols
 T3_COL_KEYS = [c.key for c in T3_COLS]
+_T3_OTHER_2021_SET = frozenset(x for x in T3_ROWS if x.key in ("other_no_correction", "other_no_fee", "other_misc"))
 T4_ROW_ORDER = ("review", "litigation_direct", "litigation_after_review")
 T4_COL_ORDER = tuple(c.key for c in T4_COLS)
 
@@ -174,10 +175,31 @@ def _header_cols(grid: Grid, labels: tuple[Label, ...], upto: int) -> dict[str, 
 # ------------------------------------------------------------------------------------- table 三
 
 
+def _label_before_values(row: list[str | None], hfirst: int, label: str, last: int) -> tuple[str, int]:
+    """A text cell under the value columns ("见说明", a typo) must not become part of the label: the
+    values would shift left by one and be read silently wrong.  When every text cell from the first
+    value column on is unknown (no row or group label) and the cells before it hold the label, the
+    label ends there and the odd cell is read as an (unreadable) value."""
+    for j in range(hfirst, last + 1):
+        cell = row[j]
+        if cell and parse_cell(cell)[1] == "text":
+            norm = normalise_label(cell)
+            if _match(T3_ROWS, norm) is not None or any(p.search(norm) for p, _ in _GROUPS):
+                return label, last
+    pre_label, pre_last = _split_row(row[:hfirst])
+    if pre_last < 0:
+        return label, last
+    return pre_label, pre_last
+
+
 def read_t3(parts: list[tuple[int, Grid]]) -> list[Fact]:
     facts: list[Fact] = []
     seen: set[str] = set()
     header: dict[str, int] = {}
+    # Some portals print each group label (（三）不予公开 … （六）其他处理) as a row of its own with blank value
+    # cells.  For （六） that row matches the 2019 single "other" row; when the 2021 sub-rows follow it is a
+    # group heading, not a row of zeros.
+    split_other = any(_match(T3_ROWS, _split_row(row)[0]) in _T3_OTHER_2021_SET for _, grid in parts for row in grid)
     for ti, grid in parts:
         first_data = next((r for r, row in enumerate(grid) if _split_row(row)[1] >= 0 and
                            any(c is not None and c != "" and parse_cell(c)[1] == "number" for c in row)), len(grid))
@@ -185,16 +207,19 @@ def read_t3(parts: list[tuple[int, Grid]]) -> list[Fact]:
         if len(part_header) >= 4:
             header = part_header
         group: str | None = None
+        hfirst = min(header.values()) if len(header) == 7 else -1
         for r, row in enumerate(grid):
             label, last = _split_row(row)
             if last < 0:
                 continue
+            if 0 < hfirst <= last:
+                label, last = _label_before_values(row, hfirst, label, last)
             for pat, g in _GROUPS:
                 if pat.search(label):
                     group = g
                     break
             lab = _match(T3_ROWS, label)
-            if lab is None and group == "other" and re.search(r"^\d[.、．,，]?其[他它]", label):
+            if lab is None and group == "other" and re.search(r"^\(?\d\)?[.、．,，]?其[他它]", label):
                 lab = next(x for x in T3_ROWS if x.key == "other_misc")
             if lab is None:
                 continue
@@ -203,12 +228,18 @@ def read_t3(parts: list[tuple[int, Grid]]) -> list[Fact]:
             positions = [j for j in range(last + 1, len(row)) if row[j] is not None]
             if not positions:
                 continue
+            if lab.key == "other" and split_other and all(row[j] == "" for j in positions):
+                continue
             while len(positions) > 7 and row[positions[-1]] == "":
                 positions.pop()
             while len(positions) > 7 and row[positions[0]] == "":
                 positions.pop(0)
             if len(positions) == 7:
                 mapping = list(zip(T3_COL_KEYS, positions))
+            elif hfirst > 0 and len(positions) == max(header.values()) - hfirst + 1:
+                # as many value cells as the header has value columns (an extra 小计/备注 column), but not
+                # under them: the row lost a label cell and shifted left; align it by its order
+                mapping = [(k, positions[j - hfirst]) for k, j in header.items()]
             elif header and all(header.get(k, -1) > last for k in header):
                 mapping = [(k, j) for k, j in header.items() if row[j] is not None]
             else:
@@ -409,8 +440,8 @@ def read_tables(raw_tables: list[tuple[int, Grid]], body_tables: set[int] | None
         if kind in ("t4", "t4_part"):
             if not t4_parts:
                 t4_parts.append(n)
-            elif t4_parts[-1] == n - 1:
-                t4_parts.append(n)
+            elif t4_parts[-1] == n - 1 and (kind == "t4_part" or all(kinds[m] == "t4_part" for m in t4_parts)):
+                t4_parts.append(n)  # two whole tables 四 side by side stay two tables (the second is t4_extra)
     if len(t4_parts) == 1 and kinds[t4_parts[0]] == "t4_part":
         t4_parts = []  # a lone half is not table 四
     t4_ids = tuple(raw_tables[n][0] for n in t4_parts)
@@ -444,6 +475,16 @@ def read_tables(raw_tables: list[tuple[int, Grid]], body_tables: set[int] | None
     if t3_parts:
         reading.facts.extend(read_t3([raw_tables[n] for n in t3_parts]))
     reading.facts.extend(t4_facts.values())
+    # table 二 is often published as one small table per 第二十条 block: every t2 table adds its blocks
+    # (the first occurrence of a cell wins, as within one table)
+    t2_seen = {(f.row, f.col) for f in reading.facts if f.table == "t2"}
+    for t in reading.tables:
+        if t.kind == "t2_extra":
+            grid = next(g for i, g in raw_tables if i == t.index)
+            for f in read_t2(t.index, grid):
+                if (f.row, f.col) not in t2_seen:
+                    t2_seen.add((f.row, f.col))
+                    reading.facts.append(f)
     order = {"t2": 0, "t3": 1, "t4": 2}
     reading.facts.sort(key=lambda f: order.get(f.table, 9))
     return reading

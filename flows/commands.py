@@ -31,7 +31,8 @@ DEMO_SINK_URL = f"json://127.0.0.1:{DEMO_SINK_PORT}/demo"
 
 
 def _err(msg: str) -> None:
-    print(f"ogi: {redact_url(msg)}", file=sys.stderr, flush=True)
+    """One line on stderr, whatever the message (YAML errors span several lines), secrets redacted."""
+    print(f"ogi: {' '.join(redact_url(msg).split())}", file=sys.stderr, flush=True)
 
 
 def _precheck(portals: str | Path | None, db: str | Path | None) -> Settings | int:

@@ -338,7 +338,12 @@ def run_direct(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     portals = load_portals(settings, only)
-    with open_writer(settings) as wh:
+    try:
+        wh = open_writer(settings)
+    except Exception as e:  # locked past the timeout, or the warehouse cannot be opened
+        alert_run_failed(settings, run_id, str(e) if isinstance(e, RunRefused) else format_exception(e), None, mode)
+        raise
+    with wh:
         timings["lock"] = time.perf_counter() - t
         try:
             crawls: list[Any] = []

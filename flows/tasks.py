@@ -27,7 +27,7 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from flows import pipeline  # noqa: E402
 from flows.pipeline import ExtractBatch, RunRefused  # noqa: E402
 from flows.summary import RunSummary, build_summary  # noqa: E402
-from ogi.config import Settings  # noqa: E402
+from ogi.config import ConfigError, Settings  # noqa: E402
 
 #: How many portals are crawled (and extracted) at once; each crawl also keeps its own per-host limits.
 PORTAL_CONCURRENCY = int(os.environ.get("OGI_PORTAL_CONCURRENCY", "4"))
@@ -87,7 +87,14 @@ def load_task(wh: Any, ri: Any, settings: Settings) -> Any:
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
 def alerts_task(wh: Any, settings: Settings, run_label: str) -> Any:
-    return pipeline.deliver_alerts(wh, settings, run_label=run_label)
+    """One digest per channel; what each channel got (URLs redacted) goes to the flow-run log."""
+    report = pipeline.deliver_alerts(wh, settings, run_label=run_label)
+    logger = get_run_logger()
+    for c, line in zip(report.channels, report.lines()):
+        (logger.warning if c.pending and not c.sent else logger.info)("alerts: %s", line)
+    if report.events_emitted:
+        logger.info("alerts: %d Prefect events emitted", report.events_emitted)
+    return report
 
 
 def _failed_batch(crawl: Any, error: str) -> ExtractBatch:
@@ -113,7 +120,11 @@ def run_flow_body(
 ) -> RunSummary | Any:
     """Registry → (crawl → extract per portal, concurrently) → load → alerts → summary artifact."""
     logger = get_run_logger()
-    settings = Settings.load(db=db, portals=portals)
+    try:
+        settings = Settings.load(db=db, portals=portals)
+    except ConfigError as e:  # no settings, so no alert channel either: the failed state says why
+        logger.error("run refused: %s", e)
+        return Failed(message=str(e), data=RunRefused(str(e)))
     run_id = pipeline.new_run_id()
     started = dt.datetime.now(dt.timezone.utc)
     timings: dict[str, float] = {}
@@ -124,9 +135,13 @@ def run_flow_body(
         wh = pipeline.open_writer(settings)
     except RunRefused as e:
         logger.error("run refused: %s", e)
-        pipeline.alert_run_failed(settings, run_id, str(e))
+        pipeline.alert_run_failed(settings, run_id, str(e), None, mode)
         # a Failed state with a one-line message (no traceback in the logs); calling the flow re-raises e
         return Failed(message=str(e), data=e)
+    except Exception as e:  # the warehouse cannot be opened (corrupt file, disk full, …): say so, then fail
+        logger.error("run failed: %s", pipeline.format_exception(e))
+        pipeline.alert_run_failed(settings, run_id, pipeline.format_exception(e), None, mode)
+        raise
     timings["lock"] = time.perf_counter() - t
     with wh:
         try:
@@ -193,8 +208,8 @@ def publish_summary(summary: RunSummary) -> None:
     try:
         from prefect.artifacts import create_markdown_artifact
 
-        create_markdown_artifact(
-            markdown=summary.markdown(), key=f"ogi-{summary.mode}-summary", description=summary.headline()
+        create_markdown_artifact(  # _sync: the body runs in a worker thread of an async flow
+            markdown=summary.markdown(), key=f"ogi-{summary.mode}-summary", description=summary.headline(), _sync=True
         )
     except Exception as e:  # noqa: BLE001
         get_run_logger().warning("could not create the run summary artifact: %s", e)

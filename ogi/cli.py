@@ -127,7 +127,7 @@ def demo(
 
 @app.command()
 def query(
-    sql: str = typer.Argument(..., help='SQL to run, e.g. "SELECT * FROM analytics.coverage".'),
+    sql: str = typer.Argument(..., help='SQL to run, e.g. "SELECT * FROM analytics.coverage"; @FILE reads it from a file, - from stdin.'),
     db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file (default data/ogi.duckdb)."),
     fmt: str = typer.Option("table", "--format", help="table | csv | json | parquet (parquet needs --out)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the result to this file instead of stdout."),
@@ -138,6 +138,13 @@ def query(
     from warehouse.query import QueryError, run_query
 
     path = Settings.load(db=db).db_path
+    if sql == "-":
+        sql = sys.stdin.read()
+    elif sql.startswith("@"):
+        try:
+            sql = Path(sql[1:]).read_text(encoding="utf-8")
+        except OSError as e:
+            _fail(f"cannot read SQL file {sql[1:]}: {e.strerror}", 2)
     try:
         run_query(path, sql, fmt, out)
     except WarehouseMissing as e:

@@ -39,6 +39,9 @@ class CrawlSettings:
     #: Revalidate archived URLs with If-None-Match / If-Modified-Since (False: fetch every body again,
     #: e.g. for a backfill; changes are still detected by sha256 against the archive).
     conditional: bool = True
+    #: Wall-clock limit for one exchange (headers + body, all redirect hops): a server that drips bytes just
+    #: inside read_timeout_s cannot hold a slot forever.
+    request_timeout_s: float = 120.0
 
 
 @dataclass

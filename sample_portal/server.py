@@ -150,6 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
         try:
             self._serve_inner(method)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (timeouts, aborted downloads): not a server error
         finally:
             with st.lock:
                 st.in_flight -= 1

@@ -9,7 +9,7 @@ qinghe     TRS       /qinghe/zwgk/zfxxgk/zfxxgknb/index.html                PDF-
 yunxi      Hanweb    /yunxi/col/col1229114055/index.html (list via POST)    GBK, charset only in <meta>, 图片版 report
 nanling    gkmlpt    /nanling/gkmlpt/index#2842 (JSON API with SID)         DOCX-only report
 shimen     VSB       /shimen/zfxxgknb/list1.htm                             GBK body, *wrong* HTTP charset header (utf-8), blank zero cells
-dongshan   generic   /dongshan/xxgk/index.html                              plain links + 下一页 pagination; pagination trap on demand
+dongshan   generic   /dongshan/xxgk/index.html                              plain links + 下一页 pagination; trap on demand; a PDF listed directly
 =========  ========  =====================================================  ==========================
 
 Every list also holds decoys (年报解读, 工作要点, 信息公开指南, 图解) that must never become reports.
@@ -276,8 +276,10 @@ def _chrome(p: SitePortal, title: str, body: str, *, crumbs: list[tuple[str, str
 
 
 def _li(href: str, e: Entry) -> str:
+    """A list entry; long titles are cut with "…" in the text (the full title stays in title=), as CMS lists do."""
     t = html.escape(e.title)
-    return f'<li><a href="{href}" target="_blank" title="{t}">{t}</a><span class="date">{e.date:%Y-%m-%d}</span></li>'
+    shown = html.escape(e.title if len(e.title) <= 26 else e.title[:25] + "…")
+    return f'<li><a href="{href}" target="_blank" title="{t}">{shown}</a><span class="date">{e.date:%Y-%m-%d}</span></li>'
 
 
 def _crumbs(p: SitePortal) -> list[tuple[str, str]]:

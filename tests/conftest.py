@@ -14,8 +14,10 @@ content, so no state leaks between tests; start-up costs a few milliseconds).  I
 * ``.inject(kind, path=…|portal=…, times=N)`` with kinds ``503 slow reset truncate 404 anti_crawl offsite
   huge trap``, ``.clear_faults()``;
 * ``.publish_new_report(portal)`` / ``.revise_report(portal, url=…)`` (return the report URL);
-* ground truth: ``.expected_reports(portal)``, ``.decoy_urls()``, ``.robots_disallowed_urls()``,
-  ``.entry_for(url).spec()`` (the numbers a report was generated from);
+* ground truth: ``.expected_reports(portal)`` (``ExpectedReport``: url, page_url, attachment_url, title, template,
+  image_only, malformed, direct), ``.decoy_urls()``, ``.robots_disallowed_urls()``, ``.entry_for(url).spec()``
+  (the numbers a report was generated from, see ``sample_portal.reportgen.expected_facts``);
+* ``.max_in_flight`` (most concurrent requests seen, for politeness checks);
 * ``.write_registry(path, cms_hints=False)`` writes a registry YAML for the running server.
 
 ``sample_registry`` writes that registry to ``tmp_path`` and returns its path; ``fast_crawl_settings`` is a

@@ -468,3 +468,15 @@ def test_gkmlpt_without_fragment_finds_the_annual_report_category(sample_portal,
     assert _reports(results) == _pages(sample_portal, "nanling")
     api = [q.path for q in sample_portal.requests if "/gkmlpt/api/" in q.path]
     assert api and all("/api/all/2842?" in p for p in api)  # not the 指南 category 2840
+
+
+def test_whole_request_deadline(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
+    """request_timeout_s bounds a whole exchange even when every single read stays under read_timeout_s."""
+    victim = _page_list(sample_portal, "shimen")[0]
+    sample_portal.inject("slow", path=victim, times=1, delay_s=0.6)
+    fast_crawl_settings.read_timeout_s = 5.0
+    fast_crawl_settings.request_timeout_s = 0.3
+    results, _ = _crawl(sample_registry, tmp_path, fast_crawl_settings)
+    errors = [f.error for r in results for f in r.fetches if f.url == victim and f.error]
+    assert len(errors) == 1 and errors[0].startswith("timeout:") and "request_timeout_s=0.3" in errors[0]
+    assert victim in _reports(results)  # retried and fetched

@@ -190,3 +190,9 @@ def test_report_candidates_split_pages_attachments_and_offsite():
     pages, direct = report_candidates(state, Portal("p", "p", ("http://a/zfxxgknb/",), ("a",)))
     assert list(pages) == ["http://a/zfxxgknb/202201/t20220120_1.html"]
     assert list(direct) == ["http://a/zfxxgknb/P020220120.pdf"]
+
+
+def test_decode_html_utf8_page_with_a_wrong_gbk_label():
+    page = '<html><head><meta charset="gbk"></head><body>平潭综合实验区年报</body></html>'.encode("utf-8")
+    text, enc = decode_html(page, "text/html; charset=GBK")
+    assert enc == "utf-8" and "平潭综合实验区年报" in text

@@ -116,3 +116,17 @@ def test_ogi_sample_portal_serves_in_the_foreground(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_portals_check_shows_a_wrong_cms_hint(sample_portal, tmp_path, monkeypatch):
+    import yaml
+
+    monkeypatch.setenv("OGI_HOME", str(tmp_path))
+    reg = tmp_path / "r.yaml"
+    entries = sample_portal.registry_entries(cms_hints=True)
+    entries[0]["cms"] = "vsb"  # qinghe is TRS
+    reg.write_text(yaml.safe_dump({"portals": entries[:2]}, allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(app, ["portals", "check", "--portals", str(reg)])
+    assert "vsb (looks trs)" in result.output
+    # the VSB lister finds nothing on a TRS page, so the generic fallback still finds the reports
+    assert "2 of 2 portals reachable with report links" in result.output

@@ -69,6 +69,18 @@ def section(message: str, label: str) -> list[str]:
     return re.findall(r"— (http\S+)", m.group(2))
 
 
+def flow_run_logs(flow_run_id) -> str:
+    """Every log line Prefect stored for a flow run (and its task runs)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)  # logs are shipped in batches
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200)
+    return "\n".join(log.message for log in logs)
+
+
 def warehouse_reports(db: Path) -> dict[str, str]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -121,9 +133,13 @@ def test_nightly_first_run_rerun_publish_revise_and_sink_recovery(env):
     port = sink.port
     sink.stop()
     down_url = portal.publish_new_report()
-    s4 = run(env)
+    st4 = run(env, return_state=True)
+    s4 = st4.result()
     assert s4.new == 1 and s4.alerts_failed == 1
     assert any("FAILED" in a and "TESTTOKEN123" not in a for a in s4.alerts)
+    logs = flow_run_logs(st4.state_details.flow_run_id)
+    assert "FAILED" in logs and f"127.0.0.1:{port}" in logs  # the failure is in the run's log …
+    assert "TESTTOKEN123" not in logs  # … without the channel's token
     # ... and the next run (nothing new on the portal) delivers it
     back = sink_mod.start(port=port)
     env["sink"] = back

@@ -97,3 +97,14 @@ def test_export_twice_replaces_the_files(db, tmp_path):
         assert r.exit_code == 0, r.output
     n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/facts/**/*.parquet')").fetchall()[0][0]
     assert n == 198 + 200 + 200
+
+
+def test_query_from_file_and_stdin(db, tmp_path):
+    f = tmp_path / "q.sql"
+    f.write_text("SELECT count(*) AS n FROM analytics.reports;\n", encoding="utf-8")
+    r = runner.invoke(app, ["query", f"@{f}", "--db", str(db), "--format", "csv"])
+    assert r.exit_code == 0 and r.output.splitlines() == ["n", "3"]
+    r = runner.invoke(app, ["query", "-", "--db", str(db), "--format", "csv"], input="SELECT 41 + 1 AS x")
+    assert r.exit_code == 0 and r.output.splitlines() == ["x", "42"]
+    r = runner.invoke(app, ["query", f"@{tmp_path / 'nope.sql'}", "--db", str(db)])
+    assert r.exit_code == 2 and "cannot read SQL file" in r.output

@@ -223,3 +223,15 @@ def test_a_report_is_not_replaced_by_an_anti_crawl_page_or_a_read_error(db):
         n_docs = wh.scalar("SELECT count(*) FROM documents")
     assert r2.kept_previous == [url] and r3.kept_previous == [url] and r2.revised == []
     assert row == (1, "ok") and n_docs == 3  # the bodies are indexed, the report keeps its revision
+
+
+def test_lenient_dates_and_missing_agency(db):
+    rep = s.make_report(year=2020, agency="")
+    rep.title = "2020年政府信息公开工作年度报告"  # neither agency nor a name in the title
+    rep.published = dt.datetime(2021, 1, 10, 9, 30)  # a datetime where a date is expected
+    d = s.document(rep, "http://a/1.html")
+    d.list_date = "2021-01-11"  # type: ignore[assignment]
+    with open_writer(db, 5) as wh:
+        load_run(wh, s.run_input("r1", [d]))
+        row = wh.execute("SELECT published_date, agency_key, issuer_type FROM analytics.reports").fetchone()
+    assert row == (dt.date(2021, 1, 10), "unknown", "other")

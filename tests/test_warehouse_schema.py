@@ -137,3 +137,28 @@ def test_a_file_from_a_newer_version_is_refused(tmp_path):
         open_writer(db, 5)
     # the writer lock was released despite the refusal
     os.close(_acquire_lock(lock_path(db), 0.5))
+
+
+def test_prerelease_alert_column_name_is_upgraded(tmp_path):
+    from warehouse import enqueue_alert, pending_alerts
+
+    db = tmp_path / "ogi.duckdb"
+    with open_writer(db, 5, migrate_to=2) as wh:
+        wh.execute("ALTER TABLE alerts RENAME COLUMN id TO alert_id")  # how pre-release files looked
+        wh.execute("INSERT INTO alerts (kind, url, dedupe_key) VALUES ('run_failed', 'u', 'run_failed|r0')")
+    with open_writer(db, 5) as wh:
+        assert [a.kind for a in pending_alerts(wh, "c")] == ["run_failed"]
+        assert enqueue_alert(wh, "run_failed", url="u", run_id="r1") is not None
+
+
+def test_documented_recipes_run(tmp_path):
+    from warehouse.analytics import RECIPES
+
+    with open_writer(tmp_path / "ogi.duckdb", 5) as wh:
+        docs = [
+            s.document(s.make_report(year=2020, agency="扶沟县人民政府", malformed=True), "http://a/1.html"),
+            s.document(s.make_report(year=2021, agency="扶沟县人民政府"), "http://a/2.html"),
+        ]
+        load_run(wh, s.run_input("r1", docs))
+        counts = [len(wh.execute(sql).fetchall()) for _, sql in RECIPES]
+    assert counts[0] >= 1 and counts[1] == 2 and counts[2] == 1 and counts[5] == 2

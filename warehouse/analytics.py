@@ -96,6 +96,9 @@ REPORTS = View(
         V("n_errors", "INTEGER", "错误数", "Error findings of the extractor."),
         V("last_seen_at", "TIMESTAMP", "最近发现时间", "Last run in which the crawl saw the URL."),
         V("reason", "VARCHAR", "未解析原因", "Why the document is not a report (status not_parsed)."),
+        V("province", "VARCHAR", "省", "Province of the portal."),
+        V("city", "VARCHAR", "市", "City of the portal."),
+        V("county", "VARCHAR", "县", "County of the portal."),
     ),
     """
     SELECT r.report_id, r.portal_id, r.url, v.title, v.agency, v.year, v.template,
@@ -108,9 +111,10 @@ REPORTS = View(
            coalesce(v.published, v.list_date) > (CASE WHEN v.issuer_type = 'county_government'
                 THEN make_date(v.year + 1, 3, 31) ELSE make_date(v.year + 1, 1, 31) END) AS late,
            r.withdrawn_at IS NOT NULL AS withdrawn, r.withdrawn_at, v.kind, v.content_hash,
-           v.document_sha256, v.n_facts, v.n_errors, r.last_seen_at, v.reason
+           v.document_sha256, v.n_facts, v.n_errors, r.last_seen_at, v.reason, p.province, p.city, p.county
     FROM main.reports r
     JOIN main.report_revisions v ON v.report_id = r.report_id AND v.revision = r.current_revision
+    LEFT JOIN main.portals p ON p.portal_id = r.portal_id
     """,
 )
 
@@ -553,3 +557,41 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"COMMENT ON VIEW {v.qualified} IS {_q(v.label_zh + ' — ' + v.description)}")
         for c in v.columns:
             con.execute(f"COMMENT ON COLUMN {v.qualified}.{c.name} IS {_q(c.label_zh + ' — ' + c.description)}")
+
+
+#: Example questions with their SQL (documented in docs/warehouse.md; a test runs every one).
+RECIPES: tuple[tuple[str, str], ...] = (
+    (
+        "Which counties published their own report on time, per year?",
+        "SELECT province, county, year, county_report_published, county_report_late\n"
+        "FROM analytics.county_coverage WHERE deadline_passed ORDER BY province, county, year",
+    ),
+    (
+        "Applications received and grant rate per county government report",
+        "SELECT r.county, a.year, a.received, a.granted, round(a.grant_rate, 3) AS grant_rate\n"
+        "FROM analytics.t3_applications a JOIN analytics.reports r USING (report_id)\n"
+        "WHERE a.issuer_type = 'county_government' ORDER BY r.county, a.year",
+    ),
+    (
+        "Who breaks the arithmetic of the official form (error findings)?",
+        "SELECT r.agency, r.year, f.rule, f.message, r.url\n"
+        "FROM analytics.findings f JOIN analytics.reports r USING (report_id)\n"
+        "WHERE f.severity = 'error' ORDER BY r.agency, r.year",
+    ),
+    (
+        "Who copied last year's report (内容雷同) or carried over the wrong numbers?",
+        "SELECT r.agency, r.year, f.rule, f.message\n"
+        "FROM analytics.findings f JOIN analytics.reports r USING (report_id)\n"
+        "WHERE f.rule IN ('xr.duplicate_text', 'xr.carry_over_mismatch') ORDER BY r.agency, r.year",
+    ),
+    (
+        "Which agencies have not published this year although the deadline passed?",
+        "SELECT portal_id, agency, year, deadline, prev_url FROM analytics.missing_reports ORDER BY portal_id, agency",
+    ),
+    (
+        "How did a revised report change? (every revision's 总计 of table 三 row 予以公开)",
+        "SELECT v.report_id, v.revision, v.loaded_at, f.value\n"
+        "FROM analytics.revisions v JOIN main.facts f USING (report_id, revision)\n"
+        "WHERE f.tbl = 't3' AND f.row_key = 'granted' AND f.col_key = 'total' ORDER BY v.report_id, v.revision",
+    ),
+)

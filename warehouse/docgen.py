@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from extractors.formats import TABLES
-from warehouse.analytics import VIEWS
+from warehouse.analytics import RECIPES, VIEWS
 from warehouse.crosscheck import XR_RULES
 from warehouse.outbox import ALERT_KINDS
 from warehouse.schema import LATEST_VERSION, current_tables
@@ -69,7 +69,8 @@ def render() -> str:
         "the previous or the new state, never half a run. Reconnect to see the new state.",
         "",
         "**Querying.** `ogi query \"SELECT * FROM analytics.coverage\" [--format table|csv|json|parquet] [--out FILE]`",
-        "opens the snapshot read-only. `ogi export --out DIR` writes every analytics view as Parquet, partitioned by",
+        "opens the snapshot read-only (`@FILE` reads the SQL from a file, `-` from stdin; exit 1 for bad SQL, 2 when",
+        "there is no warehouse yet). `ogi export --out DIR` writes every analytics view as Parquet, partitioned by",
         "province and year (`DIR/<view>/province=…/year=…/*.parquet`).",
         "",
         f"**History.** Reports are never deleted: a changed report becomes a new revision (schema version {LATEST_VERSION}).",
@@ -85,6 +86,9 @@ def render() -> str:
         for c in v.columns:
             lines.append(f"| `{c.name}` | {c.type} | {_esc(c.label_zh)} | {_esc(c.description)} |")
         lines.append("")
+    lines += ["## Recipes", ""]
+    for title, sql in RECIPES:
+        lines += [f"**{title}**", "", "```sql", sql, "```", ""]
     lines += ["## Cross-report rules", "", "| rule | severity | meaning |", "|---|---|---|"]
     lines += [f"| `{r}` | {s} | {_esc(d)} |" for r, s, d in XR_RULES]
     lines += [

@@ -77,7 +77,7 @@ def enqueue_alert(
     key = dedupe_key(kind, report_id, revision, subject)
     row = con.execute(
         """INSERT INTO alerts (kind, report_id, revision, url, portal_id, title, payload, created_at, run_id, dedupe_key)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING alert_id""",
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id""",
         [
             kind,
             report_id,
@@ -110,7 +110,7 @@ def _row_to_alert(r: tuple) -> Alert:
     )
 
 
-_SELECT = "SELECT alert_id, kind, report_id, revision, url, portal_id, title, payload, created_at, run_id FROM alerts"
+_SELECT = "SELECT id, kind, report_id, revision, url, portal_id, title, payload, created_at, run_id FROM alerts"
 
 
 def pending_alerts(wh: Any, channel_key: str, *, max_age_days: float | None = None) -> list[Alert]:
@@ -120,12 +120,12 @@ def pending_alerts(wh: Any, channel_key: str, *, max_age_days: float | None = No
     """
     con = getattr(wh, "con", wh)
     sql = f"""{_SELECT} a WHERE NOT EXISTS (
-                 SELECT 1 FROM alert_deliveries d WHERE d.alert_id = a.alert_id AND d.channel_key = ?)"""
+                 SELECT 1 FROM alert_deliveries d WHERE d.alert_id = a.id AND d.channel_key = ?)"""
     params: list[Any] = [channel_key]
     if max_age_days is not None:
         sql += " AND a.created_at >= ?"
         params.append(_now() - dt.timedelta(days=max_age_days))
-    rows = con.execute(sql + " ORDER BY a.alert_id", params).fetchall()
+    rows = con.execute(sql + " ORDER BY a.id", params).fetchall()
     return [_row_to_alert(r) for r in rows]
 
 
@@ -146,7 +146,7 @@ def mark_delivered(wh: Any, alert_ids: list[int], channel_key: str) -> int:
 
 def alerts_for_run(wh: Any, run_id: str) -> list[Alert]:
     con = getattr(wh, "con", wh)
-    return [_row_to_alert(r) for r in con.execute(f"{_SELECT} WHERE run_id = ? ORDER BY alert_id", [run_id]).fetchall()]
+    return [_row_to_alert(r) for r in con.execute(f"{_SELECT} WHERE run_id = ? ORDER BY id", [run_id]).fetchall()]
 
 
 def enqueue_many(wh: Any, alerts: list[dict[str, Any]], *, run_id: str | None, created_at: dt.datetime | None = None) -> int:
@@ -190,7 +190,7 @@ def enqueue_many(wh: Any, alerts: list[dict[str, Any]], *, run_id: str | None, c
                FROM _alerts_in i
                WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.dedupe_key = i.dedupe_key)
                ORDER BY dedupe_key
-               RETURNING alert_id"""
+               RETURNING id"""
         ).fetchall()
     finally:
         con.unregister("_alerts_in")

@@ -55,7 +55,27 @@ class RawSQL:
         return list(self.statements)
 
 
-Step = CreateTable | AddColumn | RawSQL
+@dataclass(frozen=True)
+class RenameColumnIfExists:
+    """For files written by pre-release code that used an older column name."""
+
+    table: str
+    old: str
+    new: str
+
+    def sql(self) -> list[str]:
+        return []
+
+    def apply(self, con: duckdb.DuckDBPyConnection) -> None:
+        n = con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? AND column_name = ?",
+            [self.table, self.old],
+        ).fetchone()[0]
+        if n:
+            con.execute(f"ALTER TABLE {self.table} RENAME COLUMN {self.old} TO {self.new}")
+
+
+Step = CreateTable | AddColumn | RawSQL | RenameColumnIfExists
 
 
 @dataclass(frozen=True)
@@ -290,7 +310,7 @@ _M2 = Migration(
             "alerts",
             "Alert outbox, written in the same transaction as the load; one row per (kind, report, revision).",
             (
-                C("alert_id", "BIGINT", "Outbox id (increasing).", "PRIMARY KEY DEFAULT nextval('alert_id_seq')"),
+                C("id", "BIGINT", "Outbox id (increasing).", "PRIMARY KEY DEFAULT nextval('alert_id_seq')"),
                 C("kind", "VARCHAR", "new_report | revised_report | malformed_report | late_report | missing_report | portal_unreachable | run_failed."),
                 C("report_id", "VARCHAR", "Report concerned (NULL for portal/run alerts)."),
                 C("revision", "INTEGER", "Revision concerned."),
@@ -307,7 +327,7 @@ _M2 = Migration(
             "alert_deliveries",
             "Which alert was delivered on which channel; an alert without a row for a channel is pending there.",
             (
-                C("alert_id", "BIGINT", "Alert."),
+                C("alert_id", "BIGINT", "alerts.id of the delivered alert."),
                 C("channel_key", "VARCHAR", "Stable, secret-free key of the channel."),
                 C("delivered_at", "TIMESTAMP", "When the channel accepted it."),
             ),
@@ -350,8 +370,9 @@ _M2 = Migration(
 
 _M3 = Migration(
     3,
-    "per-phase run timings",
+    "per-phase run timings; alerts.id (pre-release files had alerts.alert_id)",
     (
+        RenameColumnIfExists("alerts", "alert_id", "id"),
         AddColumn(
             "runs",
             C("timings", "JSON", "Seconds per phase: load phases, plus crawl/extract when the flow records them."),
@@ -418,6 +439,8 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int | None = None) -> list[i
             for step in m.steps:
                 for stmt in step.sql():
                     con.execute(stmt)
+                if isinstance(step, RenameColumnIfExists):
+                    step.apply(con)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
                 [m.version, m.description, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],

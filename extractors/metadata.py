@@ -45,6 +45,10 @@ def _date(y: str, m: str, d: str) -> dt.date | None:
 
 def pick_title(candidates: list[str]) -> str:
     cands = [c for c in (" ".join(x.split()) for x in candidates) if c]
+    # a candidate naming the year first: the column name ("政府信息公开年报" in the page's <h1>) also says 年报
+    for c in cands:
+        if _TITLE_WORDS.search(c) and len(c) <= 120 and title_year(_strip_site(c)):
+            return _strip_site(c)
     for c in cands:
         if _TITLE_WORDS.search(c) and len(c) <= 120:
             return _strip_site(c)

@@ -94,7 +94,8 @@ def test_alert_urls_from_env_override_config(tmp_path, monkeypatch):
     cfg = tmp_path / "ogi.yaml"
     cfg.write_text("alerts:\n  urls: [json://127.0.0.1:1/a]\ncrawl:\n  per_host_concurrency: 3\n", encoding="utf-8")
     monkeypatch.setenv("OGI_HOME", str(tmp_path))
-    monkeypatch.delenv("OGI_ALERT_URLS", raising=False)
+    for var in ("OGI_ALERT_URLS", "OGI_CONFIG", "OGI_DB", "OGI_DATA_DIR", "OGI_ARCHIVE", "OGI_PORTALS"):
+        monkeypatch.delenv(var, raising=False)
     s = Settings.load()
     assert s.alert_urls == ["json://127.0.0.1:1/a"]
     assert s.crawl.per_host_concurrency == 3

@@ -17,7 +17,10 @@ _DECOY_TITLES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"工作要点"), "a work plan (工作要点), not an annual report"),
     (re.compile(r"公开指南|指南"), "a disclosure guide (指南), not an annual report"),
     (re.compile(r"通知|方案|办法|制度|规定|意见|决定|公告|通报|目录"), "a notice/regulation page, not an annual report"),
+    (re.compile(r"工作总结|工作情况总结"), "a work summary (工作总结), not an annual report"),
 )
+#: Decoy kinds whose words also appear in real report titles ("关于印发…年度报告的通知"): a 年度报告 title wins.
+_SOFT = ("a notice", "a work summary")
 _REPORT_TITLE = re.compile(r"(政府)?信息公开.{0,12}年度?报告|年度报告|年报")
 
 
@@ -28,7 +31,7 @@ def anti_crawl(text: str) -> bool:
 def decoy_reason(title: str) -> str | None:
     for pat, reason in _DECOY_TITLES:
         if pat.search(title):
-            if reason.startswith("a notice") and _REPORT_TITLE.search(title):
+            if reason.startswith(_SOFT) and _REPORT_TITLE.search(title):
                 continue
             return reason
     return None

@@ -91,8 +91,8 @@ def decode(data: bytes, content_type: str | None = None) -> tuple[str, str]:
     # whole page means UTF-8; the broken bytes become U+FFFD.
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
-    if bad <= max(3, len(text) // 10000) and _sane(text):
-        return text, "utf-8"
+    if bad <= max(3, len(text) // 10000) and _sane(text) and _cjk_count(text) >= 20 * bad:
+        return text, "utf-8"  # (a tiny undeclared GBK page with two ideographs is not "nearly UTF-8")
     # Sniff.  GB18030 first: it is by far the most common legacy charset on these portals and
     # charset-normalizer is slow on large inputs.
     try:
@@ -111,6 +111,10 @@ def decode(data: bytes, content_type: str | None = None) -> tuple[str, str]:
         if bad <= max(3, len(text) // 1000) and not looks_like_mojibake(text) and _printable(text) and _sane(text):
             return text, enc
     raise UnreadableInput("undecodable text: no charset (header, <meta>, UTF-8, GB18030 or sniffed) reads it cleanly")
+
+
+def _cjk_count(text: str) -> int:
+    return sum(1 for ch in text[:20000] if "\u4e00" <= ch <= "\u9fff")
 
 
 def _plausible_chinese(text: str) -> bool:

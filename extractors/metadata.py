@@ -126,4 +126,8 @@ def agency_from_title(title: str) -> str:
         cand = m.group(1).strip("关于 ")
         if _AGENCY_SUFFIX.search(cand) or len(cand) >= 3:
             return cand
+    # no year in the title ("某某县统计局政府信息公开工作年度报告"): the agency precedes the report name
+    m = re.match(r"^(.{2,40}?)(?:政府信息公开|政务公开)", title)
+    if m and _AGENCY_SUFFIX.search(m.group(1).strip("关于 ")):
+        return m.group(1).strip("关于 ")
     return ""

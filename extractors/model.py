@@ -35,8 +35,8 @@ class Table:
 
     index: int  # position among the document's tables
     grid: list[list[str]]
-    kind: str | None = None  # "t2" | "t3" | "t4" | "meta" | "legacy_stats" | None
-    #: For a logical table assembled from several physical ones (table 三 split in two).
+    kind: str | None = None  # "t2" | "t3" | "t4" | "meta" | "legacy_stats" | "t2_extra" | "t4_extra" | None
+    #: For a logical table assembled from several physical ones (table 三 or 四 split in two).
     parts: tuple[int, ...] = ()
 
 

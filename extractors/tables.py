@@ -12,9 +12,12 @@ row, so the rowspan-expanded group cell (（三）不予公开 …) is part of e
   three 2021 （六） rows gives ``other_no_correction/other_no_fee/other_misc``, one with a single
   （六）其他处理 row gives ``other`` (hybrid reports), whatever the template votes say.
 * Table 四: each value cell's key comes from its header path (行政复议 / 未经复议直接起诉 /
-  复议后起诉 × 结果维持 … 总计) after span expansion; if the path does not give fifteen distinct
-  keys (text tables have unaligned headers) a 15-value row is read in the official order.
-* Table 二: per block (第二十条第（N）项), columns come from the block's header row by position.
+  复议后起诉 × 结果维持 … 总计) after span expansion, the path being read from the header rows
+  above that data row (a table wrapped over two row groups has a header band per group); if the
+  path does not give complete blocks (text tables have unaligned headers) a 15-value row is read in
+  the official order.  Halves of a table 四 split over two ``<table>``s are merged.
+* Table 二: per block (第二十条第（N）项), columns come from the block's header row by position;
+  a table 二 published as one ``<table>`` per block is read block by block.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ def _load(path: Path):
 
 
 def test_there_are_enough_realworld_fixtures() -> None:
-    assert len(CASES) >= 10
+    assert len(CASES) >= 30
+    assert all(p.with_suffix(".json").exists() for p in CASES)
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
@@ -161,3 +162,34 @@ def test_arabic_sub_items_do_not_claim_sections() -> None:
     assert [s.heading for s in r.sections] == ["一、总体情况", "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
                                                "四、政府信息公开行政复议、行政诉讼情况", "五、存在的主要问题及改进情况", "六、其他需要报告的事项"]
     assert "2.依申请公开情况" in r.sections[0].text
+
+
+@pytest.mark.parametrize("sep", ["    ", "  ", "\u3000\u3000"], ids=["4spaces", "2spaces", "ideographic"])
+def test_seed_with_tabs_turned_into_spaces(sep: str) -> None:
+    """The project's seed after a copy that turned its tabs into spaces: every t2/t3/t4 cell is still read (all 0)."""
+    from extractors.formats import TABLES
+
+    seed = (Path(__file__).parent / "fixtures" / "reports" / "fugou-2020.txt").read_text(encoding="utf-8")
+    r = extract(seed.replace("\t", sep).encode("utf-8"), filename="fugou-2020.txt")
+    assert r.template == "2019" and r.year == 2020 and [s.number for s in r.sections] == [1, 2, 3, 4, 5, 6]
+    fm = r.fact_map()
+    for table in ("t2", "t3", "t4"):
+        want = {(table, row, col): 0 for row, col in TABLES["2019"][table].cells()}
+        assert {k: v for k, v in fm.items() if k[0] == table} == want
+    assert r.findings == []
+
+
+def test_broken_arithmetic_findings_name_the_cells_and_numbers() -> None:
+    exp, r = _report("broken-arithmetic-th-2021.html")
+    assert r.status == "malformed"
+    by = {f.rule: f for f in r.findings}
+    t3 = exp["t3"]
+    row = by["t3.row_total"]
+    assert (row.row, row.col, row.actual) == ("granted", "total", t3["granted"]["total"])
+    assert row.expected == t3["granted"]["total"] + 1
+    col = by["t3.handled_sum"]
+    assert (col.row, col.col, col.actual) == ("total_handled", "natural_person", t3["total_handled"]["natural_person"])
+    assert col.expected == t3["total_handled"]["natural_person"] + 1
+    t4 = by["t4.block_total"]
+    assert (t4.row, t4.col, t4.actual) == ("review", "total", exp["t4"]["review"]["total"])
+    assert by["text.table_mismatch"].expected == t3["new_received"]["total"] + 50

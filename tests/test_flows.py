@@ -270,7 +270,8 @@ def test_ogi_demo_twice_shows_the_incremental_run(tmp_path, monkeypatch, capsys,
 
     monkeypatch.setenv("OGI_HOME", str(tmp_path))
     monkeypatch.setenv("OGI_ALERT_URLS", "")  # demo() points it at its own sink; restored after the test
-    monkeypatch.delenv("OGI_CONFIG", raising=False)
+    monkeypatch.setenv("OGI_CONFIG", "")  # recorded, so what demo() sets is undone after the test
+    monkeypatch.delenv("OGI_CONFIG")
     db = tmp_path / "data" / "ogi.duckdb"
     assert demo(db=db, portals=ROOT / "portals" / "sample.yaml") == 0
     first = capsys.readouterr().out

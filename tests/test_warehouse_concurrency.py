@@ -231,3 +231,13 @@ def test_concurrent_reader_sees_old_or_new_never_a_mix(tmp_path):
     assert (9, 9 * 198, 9 * 198) in seen, out  # it saw the final state
     for reports, facts, n_facts in seen:
         assert reports in (2, 5, 9) and facts == n_facts  # a whole published state, never a mix
+
+
+def test_publish_removes_temp_copies_of_a_killed_publish(tmp_path):
+    db = tmp_path / "ogi.duckdb"
+    stale = tmp_path / ".ogi.duckdb.abc123.tmp"
+    stale.write_bytes(b"half a copy")
+    with open_writer(db, 5) as wh:
+        wh.publish()
+    assert not stale.exists() and db.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ogi.duckdb", "ogi.work.duckdb", "ogi.work.duckdb.lock"]

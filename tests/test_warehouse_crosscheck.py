@@ -259,3 +259,17 @@ _TEXT = st.text(alphabet="公开申请政府信息年度报告一二三 ，。01
 def test_vectorised_shingles_equal_the_python_definition(a, b):
     assert len(shingle_hashes(a)) == len(shingles(a))
     assert jaccard_hashes(shingle_hashes(a), shingle_hashes(b)) == pytest.approx(jaccard(shingles(a), shingles(b)))
+
+
+def test_a_page_and_its_own_attachment_are_not_a_duplicate_publication(tmp_path):
+    rep = s.make_report(year=2020, agency="扶沟县财政局")
+    page = s.document(rep, "http://a/cz2020.html")
+    att = s.document(copy.deepcopy(rep), "http://a/cz2020.docx")
+    att.kind, att.parent_url = "attachment", page.url
+    att.sha256 = s.sha("docx body")
+    other = s.document(copy.deepcopy(rep), "http://a/zz-elsewhere.html")
+    with open_writer(tmp_path / "ogi.duckdb", 5) as wh:
+        load_run(wh, s.run_input("r1", [page, att], as_of=AS_OF))
+        assert _findings(wh, "xr.duplicate_publication") == []
+        load_run(wh, s.run_input("r2", [page, att, other], as_of=AS_OF))
+        assert [r[0] for r in _findings(wh, "xr.duplicate_publication")] == ["http://a/zz-elsewhere.html"]

@@ -45,6 +45,7 @@ def test_double_load_changes_nothing(db):
             assert later[t] == before[t], t
         last_seen = wh.execute("SELECT DISTINCT last_seen_run FROM reports").fetchall()
     assert len(first.new) == 5 and first.alerts_enqueued > 0
+    assert first.counts()["new"] == 5 and second.counts()["unchanged"] == 5 and second.counts()["new"] == 0
     assert second.new == [] and second.revised == [] and second.alerts_enqueued == 0 and second.unchanged == 5
     assert third.new == [] and third.revised == [] and third.alerts_enqueued == 0
     assert last_seen == [("r2",)]

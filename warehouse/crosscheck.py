@@ -46,7 +46,7 @@ YOY_MIN = 10.0
 XR_RULES: tuple[tuple[str, str, str], ...] = (
     ("xr.carry_over_mismatch", "warning", "表三 上年结转 of this year ≠ 结转下年度继续办理 of the same agency's previous-year report, per column."),
     ("xr.duplicate_text", "warning", f"内容雷同: shingle Jaccard similarity ≥ {DUPLICATE_TEXT_THRESHOLD} with the same agency's previous-year report (digits ignored)."),
-    ("xr.duplicate_publication", "warning", "Another URL carries the same report content (same content hash); set on every copy but the first seen."),
+    ("xr.duplicate_publication", "warning", "Another URL carries the same report content (same content hash); set on every copy but the first seen (a page and its own attachment count as one publication)."),
     ("xr.yoy_jump", "info", f"本年新收申请 总计 changed ×{YOY_FACTOR:g} or ÷{YOY_FACTOR:g} year over year (both > 0, larger ≥ {YOY_MIN:g})."),
     ("xr.late", "warning", "Published after 31 Jan of year+1 (departments, offices, townships) or 31 Mar (the county government)."),
     ("xr.missing", "warning", "In `coverage_findings` / `analytics.missing_reports`: the agency published for Y-1 but not for Y, and Y's deadline passed."),
@@ -130,8 +130,10 @@ CREATE OR REPLACE TEMP TABLE xr_base AS
 SELECT r.report_id, v.revision, r.portal_id, r.url, r.first_seen_at, v.agency_key, v.issuer_type, v.agency,
        v.title, v.year, coalesce(v.published, v.list_date) AS pub, v.content_hash,
        CASE WHEN v.issuer_type = 'county_government' THEN make_date(v.year + 1, 3, 31)
-            ELSE make_date(v.year + 1, 1, 31) END AS deadline
+            ELSE make_date(v.year + 1, 1, 31) END AS deadline,
+       d.parent_url
 FROM reports r JOIN report_revisions v ON v.report_id = r.report_id AND v.revision = r.current_revision
+LEFT JOIN documents d ON d.portal_id = r.portal_id AND d.url = r.url AND d.sha256 = v.document_sha256
 WHERE r.withdrawn_at IS NULL AND v.is_report AND v.year IS NOT NULL
 """
 
@@ -191,9 +193,12 @@ SELECT b.report_id, b.revision, 'xr.duplicate_publication', 'warning',
        'the same report content is also published at ' || d.first_url, NULL, NULL, NULL, NULL, NULL
 FROM xr_base b
 JOIN (SELECT content_hash, arg_min(report_id, (first_seen_at, url)) AS first_id,
-             arg_min(url, (first_seen_at, url)) AS first_url
+             arg_min(url, (first_seen_at, url)) AS first_url,
+             arg_min(parent_url, (first_seen_at, url)) AS first_parent
       FROM xr_base GROUP BY content_hash HAVING count(*) > 1) d USING (content_hash)
 WHERE b.report_id <> d.first_id
+  -- a report page and its own attachment (Word/PDF of the same report) are one publication
+  AND b.parent_url IS DISTINCT FROM d.first_url AND d.first_parent IS DISTINCT FROM b.url
 """
 
 _LATE = """

@@ -143,9 +143,15 @@ class Warehouse:
 
     def publish(self) -> Path:
         """Atomically replace the analyst snapshot with the current working state."""
+        if self._tx_open:
+            raise RuntimeError("publish() inside a transaction would publish uncommitted state")
         self.con.execute("CHECKPOINT")
         target = self.db_path
         target.parent.mkdir(parents=True, exist_ok=True)
+        # temp copies left by a publish that was killed mid-copy (we hold the writer lock: none is live)
+        for stale in target.parent.glob("." + target.name + ".*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
         fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", suffix=".tmp", dir=target.parent)
         os.close(fd)
         try:

@@ -10,7 +10,11 @@ How it stays correct:
   checks, coverage alerts, run row) is one final transaction, recomputed from the warehouse state,
   so a re-run after a crash converges to the same state a clean run would have produced.
 - **Bulk.** Rows go in as Arrow tables through ``INSERT … SELECT`` (one statement per table per
-  batch), never row by row.
+  batch), never row by row; a worker thread hashes and builds the next batch's Arrow tables while
+  DuckDB (which releases the GIL) inserts the current one.
+- **Never worse.** A page that used to be a report and now reads as a non-report or is unreadable
+  (anti-crawl page, truncated body) does not become a revision: the report keeps its content and
+  the URL is listed in ``LoadResult.kept_previous``.
 """
 
 from __future__ import annotations
@@ -121,6 +125,25 @@ class LoadResult:
     @property
     def new_urls(self) -> list[str]:
         return [r.url for r in self.new]
+
+    def counts(self) -> dict[str, int]:
+        """The numbers a run summary shows."""
+        return {
+            "documents": self.documents,
+            "new": len(self.new),
+            "revised": len(self.revised),
+            "unchanged": self.unchanged,
+            "malformed": len(self.malformed),
+            "not_parsed": len(self.not_parsed),
+            "withdrawn": len(self.withdrawn),
+            "kept_previous": len(self.kept_previous),
+            "unknown_unchanged": len(self.unknown_unchanged),
+            "facts_loaded": self.facts_loaded,
+            "findings_loaded": self.findings_loaded,
+            "cross_findings": self.cross_findings,
+            "missing": self.missing,
+            "alerts_enqueued": self.alerts_enqueued,
+        }
 
     @property
     def changed(self) -> bool:

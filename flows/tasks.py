@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import time
 from typing import Any, Iterable
 
@@ -27,7 +28,7 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from flows import pipeline  # noqa: E402
 from flows.pipeline import ExtractBatch, RunRefused  # noqa: E402
 from flows.summary import RunSummary, build_summary  # noqa: E402
-from ogi.config import ConfigError, Settings  # noqa: E402
+from ogi.config import ConfigError, Settings, redact_url  # noqa: E402
 
 #: How many portals are crawled (and extracted) at once; each crawl also keeps its own per-host limits.
 PORTAL_CONCURRENCY = int(os.environ.get("OGI_PORTAL_CONCURRENCY", "4"))
@@ -95,6 +96,12 @@ def alerts_task(wh: Any, settings: Settings, run_label: str) -> Any:
     if report.events_emitted:
         logger.info("alerts: %d Prefect events emitted", report.events_emitted)
     return report
+
+
+def _progress(msg: str) -> None:
+    """One line per finished portal on an interactive terminal (``ogi run`` by hand); silent under a worker."""
+    if sys.stderr.isatty():
+        print(f"  {redact_url(msg)}", file=sys.stderr, flush=True)
 
 
 def _failed_batch(crawl: Any, error: str) -> ExtractBatch:
@@ -169,6 +176,8 @@ def run_flow_body(
                         c = pipeline.failed_crawl(p, err)
                     crawls.append(c)
                     crawl_end = time.perf_counter()
+                    _progress(f"crawled {p.id}: " + (f"{len(c.documents)} documents, {c.requests} requests"
+                                                     if c.ok else f"FAILED ({c.error})"))
                     ext_futs.append((c, extract_portal_task.submit(
                         p.id, quote(c), settings, reextract_all=(mode == "backfill"), years=years_l)))
                 timings["crawl"] = crawl_end - t

@@ -38,7 +38,7 @@ def env(tmp_path, monkeypatch, prefect_harness):
     cfg = tmp_path / "ogi.yaml"
     cfg.write_text(
         "crawl:\n  polite: false\n  min_delay_s: 0\n  retries: 0\n  backoff_base_s: 0.05\n"
-        "  connect_timeout_s: 2\n  read_timeout_s: 5\nlock_timeout_s: 0.5\n",
+        "  connect_timeout_s: 2\n  read_timeout_s: 5\nlock_timeout_s: 0.5\nportal_unreachable_after: 2\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("OGI_HOME", str(tmp_path))
@@ -186,6 +186,15 @@ def test_a_failing_portal_does_not_fail_the_flow(env):
     assert [p.portal_id for p in summary.failed_portals] == ["dead-portal"]
     assert summary.new > 0  # the other portals were loaded
     assert "dead-portal" in summary.text() and "FAILED" in summary.text()
+    # the second consecutive failed run (portal_unreachable_after: 2) alerts portal_unreachable, once
+    sink = env["sink"]
+    n = len(sink.received)
+    run(env)
+    assert len(sink.received) == n + 1
+    msg = sink.received[-1].message
+    assert "Portal unreachable (1)" in msg and "dead-portal" in msg and f"127.0.0.1:{dead}" in msg
+    run(env)
+    assert "Portal unreachable" not in "".join(r.message for r in sink.received[n + 1:])
 
 
 def test_a_portal_that_hangs_is_cancelled_by_the_timeout_and_not_retried(env, monkeypatch):

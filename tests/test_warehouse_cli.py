@@ -108,3 +108,8 @@ def test_query_from_file_and_stdin(db, tmp_path):
     assert r.exit_code == 0 and r.output.splitlines() == ["x", "42"]
     r = runner.invoke(app, ["query", f"@{tmp_path / 'nope.sql'}", "--db", str(db)])
     assert r.exit_code == 2 and "cannot read SQL file" in r.output
+
+
+def test_table_output_is_capped(db):
+    r = runner.invoke(app, ["query", "SELECT * FROM range(5000) t(i)", "--db", str(db)])
+    assert r.exit_code == 0 and "more than 1000 rows" in r.output and "│ 999 " in r.output and "│ 1000 " not in r.output

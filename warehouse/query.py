@@ -64,7 +64,8 @@ def run_query(db_path: str | Path, sql: str, fmt: str = "table", out: str | Path
             if cur.description is None:
                 return 0
             cols = [d[0] for d in cur.description]
-            rows = cur.fetchall()
+            # a table on a terminal shows the first rows only: don't pull millions into memory for it
+            rows = cur.fetchmany(TABLE_ROW_LIMIT + 1) if fmt == "table" else cur.fetchall()
         except duckdb.Error as e:
             raise QueryError(str(e).splitlines()[0]) from None
     finally:
@@ -108,7 +109,7 @@ def _rich_table(cols: list[str], rows: list[tuple], sink: TextIO) -> None:
     console.print(table)
     note = f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
     if len(rows) > TABLE_ROW_LIMIT:
-        note += f" (first {TABLE_ROW_LIMIT} shown; use --format csv/json/parquet for all)"
+        note = f"more than {TABLE_ROW_LIMIT} rows: the first {TABLE_ROW_LIMIT} are shown; use --format csv/json/parquet for all"
     console.print(note)
 
 

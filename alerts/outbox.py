@@ -42,61 +42,18 @@ class MemoryOutbox:
 
 
 class WarehouseOutbox:
-    """Adapter over the warehouse's outbox functions (``warehouse.alerts`` or the package root)."""
+    """Adapter over the warehouse's outbox (``warehouse.outbox``): alert rows → :class:`Alert`."""
 
     def __init__(self, wh: Any) -> None:
         self.wh = wh
-        self._api = _warehouse_alert_api()
 
     def pending(self, channel_key: str) -> list[Alert]:
-        return [Alert.from_row(r) for r in self._api["pending_alerts"](self.wh, channel_key)]
+        from warehouse.outbox import pending_alerts
 
-    def mark_delivered(self, alert_ids: list[str], channel_key: str) -> None:
+        return [Alert.from_row(r) for r in pending_alerts(self.wh, channel_key)]
+
+    def mark_delivered(self, alert_ids: list[Any], channel_key: str) -> None:
+        from warehouse.outbox import mark_delivered
+
         if alert_ids:
-            self._api["mark_delivered"](self.wh, list(alert_ids), channel_key)
-
-    def enqueue(self, alert: Alert) -> None:
-        fn = self._api.get("enqueue_alert")
-        if fn is None:
-            raise RuntimeError("the warehouse has no enqueue_alert()")
-        _call_enqueue(fn, self.wh, alert)
-
-
-def _warehouse_alert_api() -> dict[str, Any]:
-    import importlib
-
-    api: dict[str, Any] = {}
-    for modname in ("warehouse.alerts", "warehouse.outbox", "warehouse"):
-        try:
-            mod = importlib.import_module(modname)
-        except ImportError:
-            continue
-        for name in ("pending_alerts", "mark_delivered", "enqueue_alert"):
-            if name not in api and hasattr(mod, name):
-                api[name] = getattr(mod, name)
-    missing = {"pending_alerts", "mark_delivered"} - api.keys()
-    if missing:
-        raise RuntimeError(f"the warehouse has no alert outbox API ({', '.join(sorted(missing))})")
-    return api
-
-
-def _call_enqueue(fn: Any, wh: Any, alert: Alert) -> None:
-    """``enqueue_alert`` may take an Alert-like object or keyword fields: try the keyword form first."""
-    import inspect
-
-    params = inspect.signature(fn).parameters
-    kw = {
-        "kind": alert.kind,
-        "report_id": alert.report_id,
-        "revision": alert.revision,
-        "url": alert.url,
-        "portal_id": alert.portal_id,
-        "title": alert.title,
-        "payload": alert.payload,
-        "run_id": alert.run_id,
-    }
-    accepted = {k: v for k, v in kw.items() if k in params}
-    if "kind" in params:
-        fn(wh, **accepted)
-    else:
-        fn(wh, alert)
+            mark_delivered(self.wh, list(alert_ids), channel_key)

@@ -104,7 +104,7 @@ def _progress(msg: str) -> None:
         print(f"  {redact_url(msg)}", file=sys.stderr, flush=True)
 
 
-def _failed_batch(crawl: Any, error: str) -> ExtractBatch:
+def _failed_batch(crawl: Any) -> ExtractBatch:
     """The extraction task crashed: keep the documents (so nothing is called withdrawn), record why."""
     from warehouse.inputs import DocumentInput
 
@@ -187,7 +187,7 @@ def run_flow_body(
                     except Exception as e:  # noqa: BLE001 - keep the portal's documents, record why
                         err = pipeline.format_exception(e)
                         logger.warning("extraction of %s failed: %s", c.portal_id, err)
-                        batches.append(_failed_batch(c, err))
+                        batches.append(_failed_batch(c))
                 timings["extract"] = time.perf_counter() - crawl_end
                 order = {p.id: i for i, p in enumerate(portal_list)}
                 crawls.sort(key=lambda c: order.get(c.portal_id, 0))

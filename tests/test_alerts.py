@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -180,3 +181,22 @@ def test_every_kind_renders_its_details():
     assert "RuntimeError: boom" in body
     assert body.index("Run failed (1)") < body.index("Late report (1)") < body.index("Portal unreachable (1)")
     assert "http://p.test/r1.html" in body
+
+
+def test_sink_runs_as_a_module_and_prints_what_it_receives(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "a.jsonl"
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "alerts.sink", "--port", "0", "--out", str(out)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        url = re.search(r"OGI_ALERT_URLS=(json://\S+)", first).group(1)
+        assert send(url, "标题", "正文 http://p.test/r1.html").ok
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert "标题" in lines[1] and "http://p.test/r1.html" in lines[2]
+        assert "标题" in out.read_text(encoding="utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -293,3 +293,15 @@ def test_ogi_demo_twice_shows_the_incremental_run(tmp_path, monkeypatch, capsys,
     second = capsys.readouterr().out
     assert re.search(r"nightly run \S+: \d+ documents found, 0 new, 0 revised", second)
     assert "ALERTS RECEIVED BY THE SINK (0 messages)" in second
+
+
+def test_a_lost_warehouse_is_rebuilt_from_the_archive_on_the_next_run(env):
+    """Pages the crawler calls unchanged (304) but the warehouse has never seen are extracted again."""
+    first = run(env)
+    before = warehouse_reports(env["db"])
+    for f in env["db"].parent.glob("ogi*.duckdb*"):
+        f.unlink()
+    again = run(env)
+    assert all(p.unchanged == p.documents for p in again.portals)  # nothing new on the portals ...
+    assert again.new == first.new  # ... yet every report is back
+    assert warehouse_reports(env["db"]) == before

@@ -162,3 +162,30 @@ def test_documented_recipes_run(tmp_path):
         load_run(wh, s.run_input("r1", docs))
         counts = [len(wh.execute(sql).fetchall()) for _, sql in RECIPES]
     assert counts[0] >= 1 and counts[1] == 2 and counts[2] == 1 and counts[5] == 2
+
+
+def test_reopen_skips_unchanged_declarations_but_repairs_and_upgrades_them(tmp_path, monkeypatch):
+    """Views and comments are re-applied only when their declarations changed (or a view went missing)."""
+    import warehouse.analytics as analytics
+    import warehouse.schema as schema_mod
+
+    db = tmp_path / "ogi.duckdb"
+    with open_writer(db, 5):
+        pass
+    calls = []
+    real = schema_mod.apply_comments
+    monkeypatch.setattr(schema_mod, "apply_comments", lambda con: (calls.append(1), real(con)))
+    with open_writer(db, 5):
+        pass
+    assert calls == []  # unchanged: skipped
+    with open_writer(db, 5) as wh:
+        wh.execute("DROP VIEW analytics.reports")
+    with open_writer(db, 5) as wh:
+        assert wh.scalar("SELECT count(*) FROM duckdb_views() WHERE schema_name='analytics' AND view_name='reports'") == 1
+    assert calls == [1]  # a missing view is repaired
+    first = analytics.VIEWS[0]
+    changed = type(first)(**{**first.__dict__, "description": first.description + " (changed)"})
+    monkeypatch.setattr(analytics, "VIEWS", (changed,) + tuple(analytics.VIEWS[1:]))
+    with open_writer(db, 5) as wh:
+        comment = wh.scalar(f"SELECT comment FROM duckdb_views() WHERE schema_name='analytics' AND view_name='{first.name}'")
+    assert "(changed)" in comment and calls == [1, 1]

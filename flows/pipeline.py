@@ -192,11 +192,44 @@ def extract_portal(
                     report = None
                 di.report = report
             batch.documents.append(di)
+        archive = _mark_supplements(batch.documents, crawl, settings, archive)
     finally:
         if own and archive is not None:
             _close(archive)
     batch.elapsed_s = time.perf_counter() - t0
     return batch
+
+
+def _is_complete_report(report: Any) -> bool:
+    return report is not None and report.is_report and any(f.table == "t3" for f in report.facts)
+
+
+def _mark_supplements(documents: list[Any], crawl: Any, settings: Settings, archive: Any) -> Any:
+    """Attachments of a report page that is itself a complete report are copies, not second reports.
+
+    County portals often attach the Word/PDF original under the HTML report; loading both would count
+    the report twice (and raise a duplicate-publication finding for every such page).  An attachment
+    stays a report of its own when its page is not one (an attachment-only publication).
+    """
+    pages = {d.url: d for d in documents if d.kind != "attachment"}
+    complete: dict[str, bool] = {}
+    for di in documents:
+        parent = pages.get(di.parent_url or "") if di.kind == "attachment" else None
+        if parent is None:
+            continue
+        if parent.url not in complete:
+            report = parent.report
+            if report is None and not parent.error:  # page unchanged this run: read it back from the archive
+                if archive is None:
+                    archive = open_archive(settings)
+                try:
+                    report, _ = extract_document(archive.get(parent.sha256), parent)
+                except Exception:  # noqa: BLE001 - then the attachment is simply kept as a report
+                    report = None
+            complete[parent.url] = _is_complete_report(report)
+        if complete[parent.url]:
+            di.supplement_of, di.report, di.error = parent.url, None, None
+    return archive
 
 
 def documents_from_archive(settings: Settings, portal_ids: Iterable[str] | None = None) -> list[Any]:

@@ -23,6 +23,9 @@ class DocumentInput:
     link_text: str | None = None
     list_date: dt.date | None = None
     parent_url: str | None = None
+    #: For an attachment that merely accompanies a complete HTML report (the same report as a PDF/DOCX):
+    #: the URL of that report page. It is archived and indexed as a document, never loaded as a second report.
+    supplement_of: str | None = None
 
 
 @dataclass(slots=True)

@@ -326,6 +326,8 @@ def _prepare(run: RunInput) -> list[_Doc]:
     county = {p.id: p.county for p in run.portals}
     by_id: dict[str, _Doc] = {}
     for d in run.documents:
+        if d.supplement_of:
+            continue  # a copy attached to a complete report page: a document, not a report
         rid = report_id_for(d.portal_id, d.url)
         item = _Doc(d, rid, None, d.report)
         if d.report is not None:
@@ -679,7 +681,7 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
     docs = _prepare(run)
     existing = _existing(wh, [d.report_id for d in docs])
     result.timings["prepare_s"] = time.perf_counter() - t0
-    unchanged_docs: list[DocumentInput] = []
+    unchanged_docs: list[DocumentInput] = [d for d in run.documents if d.supplement_of]
 
     def classify_and_build(chunk: list[_Doc]) -> _Batch | None:
         # content hashes and Arrow tables: CPU work that overlaps the previous batch's DuckDB inserts

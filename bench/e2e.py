@@ -46,7 +46,9 @@ def child(mode: str, workdir: Path, registry: Path) -> dict:
 
     prefect_env_defaults(workdir)
     settings = Settings.load(db=workdir / "data" / "ogi.duckdb", portals=registry)
-    out: dict = {"mode": mode}
+    from crawler.revalidation import RevalidationPolicy
+
+    out: dict = {"mode": mode, "revalidation": RevalidationPolicy.from_settings(settings.crawl).describe()}
     if mode in ("flow", "flow1"):
         from prefect import flow
 
@@ -131,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[mode] = (first, rerun)
                 print(_fmt(f"{mode}: first run", first))
                 print(_fmt(f"{mode}: no-change rerun", rerun))
+                print(f"{mode}: rerun settings: {rerun['revalidation']}")
                 ratio = rerun["wall_s"] / first["wall_s"]
                 print(f"{mode}: rerun / first run = {ratio:.1%}  (target ≤ 10%: {'OK' if ratio <= 0.10 else 'MISSED'})")
             f_first, f_rerun = results["flow"]

@@ -296,6 +296,39 @@ class Archive:
         return UrlState(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], _dt(row[8]), _dt(row[9]),
                         row[10], _date(row[11]), row[12])
 
+    def children(self, parent_url: str) -> list[UrlState]:
+        """The archived attachments whose recorded parent is ``parent_url`` (the report page linking them):
+        what a report page skipped by the revalidation policy still has to report as unchanged."""
+        with self._lock:
+            rows = self._db.execute(
+                """SELECT url, portal_id, kind, sha256, status, etag, last_modified, content_type, fetched_at,
+                          checked_at, link_text, list_date, parent_url FROM url_state
+                   WHERE parent_url=? AND kind='attachment' AND sha256 IS NOT NULL ORDER BY url""",
+                (parent_url,),
+            ).fetchall()
+        return [UrlState(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _dt(r[8]), _dt(r[9]), r[10], _date(r[11]),
+                         r[12]) for r in rows]
+
+    def last_attempt_failed(self, url: str) -> bool:
+        """True when the URL's most recent fetch-log row is a failure (error set): retry it next run."""
+        with self._lock:
+            row = self._db.execute("SELECT error FROM fetch_log WHERE url=? ORDER BY id DESC LIMIT 1",
+                                   (url,)).fetchone()
+        return bool(row and row[0])
+
+    def first_seen(self, url: str) -> dt.datetime | None:
+        """When the URL was first requested (its oldest fetch-log row), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT MIN(fetched_at) FROM fetch_log WHERE url=?", (url,)).fetchone()
+        return _dt(row[0]) if row else None
+
+    def mark_unchecked(self, url: str) -> None:
+        """Forget when the URL was last confirmed (``checked_at`` = NULL): the revalidation policy then
+        re-requests it next run — used for a report page one of whose attachments failed."""
+        with self._lock:
+            self._db.execute("UPDATE url_state SET checked_at=NULL WHERE url=?", (url,))
+            self._maybe_commit()
+
     def documents(self, portal_id: str | None = None) -> list[ArchivedDocument]:
         """Every known report page and attachment with its latest body (for reprocessing)."""
         sql = """SELECT portal_id, url, kind, sha256, fetched_at, content_type, link_text, list_date, parent_url

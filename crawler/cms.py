@@ -29,7 +29,7 @@ from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
 from lxml import etree
 
-from crawler.fetch import Fetcher, FetchResult
+from crawler.fetch import Fetcher, FetchResult, body_changed
 from crawler.links import Link, extract_links, is_list_link, is_next_link, is_report_link, parse_html
 
 FAMILIES = ("trs", "hanweb", "gkmlpt", "vsb", "generic")
@@ -58,8 +58,18 @@ class ListState:
     pages: int = 0
     complete: bool = True
     trap: bool = False
+    #: URLs of entries seen on at least one list page whose body changed since the previous run
+    changed: set[str] = field(default_factory=set)
+    #: whether the list page the lister is reading now changed (listers set it before collecting entries)
+    source_changed: bool = True
+
+    def reading(self, res: FetchResult) -> None:
+        """The entries added next come from ``res``."""
+        self.source_changed = res.list_changed
 
     def add(self, link: Link) -> bool:
+        if self.source_changed:
+            self.changed.add(link.url)
         if link.url in self.entries:
             return False
         self.entries[link.url] = link
@@ -82,10 +92,12 @@ class Lister:
             self.state.trap = True
             return None
         self.state.pages += 1
+        before = self.f.archive.latest(url)
         res = await self.f.fetch(url, kind=kind, method=method, data=data, conditional=conditional)
         if res is None:
             self.state.complete = False
             return None
+        res.list_changed = body_changed(res, before)
         body = res.body if res.body is not None else self.f.archive.get(res.sha256)
         return res, body
 
@@ -101,6 +113,7 @@ class Lister:
 class TrsLister(Lister):
     async def run(self, start, start_body, start_url):
         doc = self.html_of(start, start_body)
+        self.state.reading(start)
         self._collect(doc, start.final_url)
         html_text = etree.tostring(doc, encoding="unicode")
         m = re.search(r"createPageHTML\(\s*(\w+)\s*,\s*(\w+)\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']", html_text)
@@ -117,6 +130,7 @@ class TrsLister(Lister):
         for i in range(1, min(count, self.max_pages)):
             got = await self.page(urljoin(base, f"{prefix}_{i}.{suffix}"))
             if got:
+                self.state.reading(got[0])
                 self._collect(self.html_of(*got), got[0].final_url)
         if count > self.max_pages:
             self.f.fail(start_url, "trap", f"createPageHTML announces {count} pages > max_list_pages")
@@ -149,6 +163,7 @@ class HanwebLister(Lister):
         form = {"col": "1", "appid": "1", "path": "/", "sourceContentType": "1", "permissiontype": "0", **params}
         # Records inline in the column page (<script type="text/xml"><datastore><recordset><record><![CDATA[…]]>,
         # the first group on many Hanweb sites) count too.
+        self.state.reading(start)
         for m in re.finditer(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", text, re.S):
             self._records(m.group(1), start.final_url)
         startrecord, group = 1, perpage * 3  # jpage asks for three pages at a time
@@ -169,6 +184,7 @@ class HanwebLister(Lister):
                 self.state.complete = False
                 return
             total = int((root.findtext("totalrecord") or "0").strip() or 0)
+            self.state.reading(res)
             n = 0
             for rec in root.iter("record"):
                 n += self._records(rec.text or "", res.url)
@@ -220,6 +236,7 @@ class GkmlptLister(Lister):
                     self.state.complete = False
                     break
                 arts = data.get("articles") or []
+                self.state.reading(got[0])
                 for a in arts:
                     if not isinstance(a, dict) or not a.get("url"):
                         continue
@@ -241,6 +258,7 @@ class VsbLister(Lister):
         res, body = start, start_body
         while True:
             doc = self.html_of(res, body)
+            self.state.reading(res)
             nxt = None
             for link in extract_links(doc, res.final_url):
                 if is_next_link(link.text) or re.search(r"/list\d+\.htm$", link.url) and "下页" in link.text:
@@ -266,6 +284,7 @@ class GenericLister(Lister):
         while queue:
             res, body = queue.pop(0)
             doc = self.html_of(res, body)
+            self.state.reading(res)
             new = 0
             for link in extract_links(doc, res.final_url):
                 if is_next_link(link.text) or is_list_link(link.text):

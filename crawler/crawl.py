@@ -22,9 +22,10 @@ from urllib.parse import urldefrag, urlsplit
 import httpx
 
 import ogi
-from crawler.archive import Archive, utcnow
+from crawler.archive import Archive, UrlState, utcnow
 from crawler.cms import LISTERS, ListState, detect_cms
-from crawler.fetch import Fetcher, FetchResult, HostPolicy
+from crawler.fetch import Fetcher, FetchResult, HostPolicy, body_changed
+from crawler.revalidation import RevalidationPolicy
 from crawler.links import decode_html, extract_links, is_attachment_url, is_report_link, parse_html
 from crawler.types import CrawledDocument, PortalCrawl
 from ogi.config import CrawlSettings
@@ -126,6 +127,7 @@ async def list_portal(fetcher: Fetcher, portal: Portal, crawl: PortalCrawl) -> L
             crawl.listing_complete = False
             continue
         crawl.ok = True
+        res.list_changed = body_changed(res, res.prior)
         body = res.body if res.body is not None else fetcher.archive.get(res.sha256)
         family = portal.cms if portal.cms != "auto" else detect_cms(res.final_url, decode_html(body, res.content_type)[0])
         crawl.cms = crawl.cms or family
@@ -168,6 +170,7 @@ async def _crawl(portal, archive, settings, client, policy, crawl: PortalCrawl, 
     pages, direct = report_candidates(state, portal, fetcher)
     if progress:
         progress.portal_total(portal.id, len(pages) + len(direct))
+    reval = RevalidationPolicy.from_settings(settings)
 
     seen_attachments: set[str] = set(direct)
     queue: asyncio.Queue = asyncio.Queue()
@@ -183,8 +186,18 @@ async def _crawl(portal, archive, settings, client, policy, crawl: PortalCrawl, 
             except asyncio.QueueEmpty:
                 return
             try:
-                if what == "page":
-                    await _report_page(fetcher, portal, crawl, link, seen_attachments)
+                prior = archive.latest(link.url)
+                why = reval.reason(link.url, prior, archive, list_changed=link.url in state.changed,
+                                   list_date=link.date)
+                if why is None:  # known, unchanged list, not due, not fresh: report it from the archive
+                    crawl.revalidation_skipped += 1
+                    kind = "report_page" if what == "page" else "attachment"
+                    crawl.documents.append(_archived_doc(portal, prior, kind, link_text=link.text,
+                                                         list_date=link.date))
+                    if what == "page":
+                        await _archived_attachments(fetcher, portal, crawl, reval, link, seen_attachments)
+                elif what == "page":
+                    await _report_page(fetcher, portal, crawl, link, seen_attachments, reval)
                 else:
                     res = await fetcher.fetch(link.url, kind="attachment", link_text=link.text, list_date=link.date)
                     if res is not None:
@@ -197,7 +210,8 @@ async def _crawl(portal, archive, settings, client, policy, crawl: PortalCrawl, 
     await asyncio.gather(*(worker() for _ in range(n)))
 
 
-async def _report_page(fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, link, seen_attachments: set[str]) -> None:
+async def _report_page(fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, link, seen_attachments: set[str],
+                       reval: RevalidationPolicy | None = None) -> None:
     res = await fetcher.fetch(link.url, kind="report_page", link_text=link.text, list_date=link.date)
     if res is None:
         return
@@ -205,6 +219,7 @@ async def _report_page(fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, lin
     body = res.body if res.body is not None else fetcher.archive.get(res.sha256)
     if not _may_link_attachments(body):
         return  # no attachment-like link anywhere in the page: skip parsing (most report pages)
+    page_changed = body_changed(res, res.prior)  # a changed report page revalidates all its attachments
     doc = parse_html(decode_html(body, res.content_type)[0])
     del body
     for a in extract_links(doc, res.final_url):
@@ -214,11 +229,59 @@ async def _report_page(fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, lin
         if not portal.allows(a.url):
             fetcher.fail(a.url, "offsite", f"attachment on a host outside allowed_hosts (linked from {res.url})")
             continue
-        ares = await fetcher.fetch(a.url, kind="attachment", link_text=a.text or link.text, list_date=link.date,
-                                   parent_url=res.url)
-        if ares is not None:
-            crawl.documents.append(_doc(portal, ares, "attachment", link_text=a.text or link.text,
-                                        list_date=link.date, parent_url=res.url))
+        await _attachment(fetcher, portal, crawl, reval, a.url, a.text or link.text, link.date, res.url,
+                          fetcher.archive.latest(a.url), parent_changed=page_changed)
+
+
+async def _attachment(fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, reval: RevalidationPolicy | None,
+                      url: str, text: str | None, list_date, parent_url: str, prior: UrlState | None, *,
+                      parent_changed: bool) -> None:
+    """One attachment of a report page: reported from the archive when the policy allows, else fetched."""
+    if reval is not None and reval.reason(url, prior, fetcher.archive, list_changed=parent_changed,
+                                          list_date=list_date) is None:
+        crawl.revalidation_skipped += 1
+        crawl.documents.append(_archived_doc(portal, prior, "attachment", link_text=text, list_date=list_date,
+                                             parent_url=parent_url))
+        return
+    ares = await fetcher.fetch(url, kind="attachment", link_text=text, list_date=list_date, parent_url=parent_url)
+    if ares is None:
+        # a skipped page only knows attachments that once succeeded: check the page itself again next run
+        fetcher.archive.mark_unchecked(parent_url)
+    else:
+        crawl.documents.append(_doc(portal, ares, "attachment", link_text=text, list_date=list_date,
+                                    parent_url=parent_url))
+
+
+def _archived_doc(portal: Portal, prior: UrlState, kind: str, *, link_text=None, list_date=None,
+                  parent_url=None) -> CrawledDocument:
+    """A known document the revalidation policy did not re-request: what a 304 would have produced."""
+    return CrawledDocument(
+        portal_id=portal.id,
+        url=prior.url,
+        kind=kind,  # type: ignore[arg-type]
+        sha256=prior.sha256 or "",
+        fetched_at=prior.fetched_at or utcnow(),
+        status="unchanged",
+        content_type=prior.content_type,
+        link_text=link_text,
+        list_date=list_date,
+        parent_url=parent_url,
+    )
+
+
+async def _archived_attachments(fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, reval: RevalidationPolicy,
+                                link, seen_attachments: set[str]) -> None:
+    """The archived attachments of a report page that was not re-requested: each is reported unchanged, or
+    revalidated on its own when the policy says so (due in the stagger, stale, fresh, last attempt failed)."""
+    for child in fetcher.archive.children(link.url):
+        if child.url in seen_attachments:
+            continue
+        seen_attachments.add(child.url)
+        if not portal.allows(child.url):
+            fetcher.fail(child.url, "offsite", f"attachment on a host outside allowed_hosts (linked from {link.url})")
+            continue
+        await _attachment(fetcher, portal, crawl, reval, child.url, child.link_text or link.text, link.date,
+                          link.url, child, parent_changed=False)
 
 
 # ---------------------------------------------------------------------------------------- many portals
@@ -311,7 +374,7 @@ def crawl_portals(portals: list[Portal], archive: Archive, settings: CrawlSettin
 def summarize(results: list[PortalCrawl]) -> dict[str, int]:
     """Totals across portals (for the CLI summary and the flows)."""
     out = {"portals": len(results), "portals_failed": sum(not r.ok for r in results), "documents": 0, "new": 0,
-           "changed": 0, "unchanged": 0, "failures": 0, "requests": 0, "bytes": 0}
+           "changed": 0, "unchanged": 0, "failures": 0, "requests": 0, "bytes": 0, "not_requested": 0}
     for r in results:
         out["documents"] += len(r.documents)
         for d in r.documents:
@@ -319,6 +382,7 @@ def summarize(results: list[PortalCrawl]) -> dict[str, int]:
         out["failures"] += len(r.failures)
         out["requests"] += r.requests
         out["bytes"] += r.bytes
+        out["not_requested"] += r.revalidation_skipped
     return out
 
 

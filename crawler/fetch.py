@@ -52,6 +52,9 @@ class FetchResult:
     not_modified: bool
     prior: UrlState | None
     content_type: str | None
+    #: For list pages: did the body differ from the previous run's (set by the listers; True when unknown)?
+    #: Entries found on a changed list page are revalidated (crawler/revalidation.py).
+    list_changed: bool = True
 
     def text(self) -> str:
         return decode_html(self.body or b"", self.content_type)[0]
@@ -96,6 +99,13 @@ class HostPolicy:
         self._next[host] = at + delay
         if at > now:
             await asyncio.sleep(at - now)
+
+
+def body_changed(res: FetchResult, before: UrlState | None) -> bool:
+    """True unless the response confirmed the archived body (a 304, or a 200 with the same sha256)."""
+    if res.not_modified:
+        return False
+    return not (before is not None and before.sha256 and before.sha256 == res.sha256)
 
 
 def hostkey(url: str) -> str:

@@ -64,3 +64,6 @@ class PortalCrawl:
     requests: int = 0
     bytes: int = 0
     elapsed_s: float = 0.0
+    #: known report pages / attachments reported unchanged from the archive without a request
+    #: (the revalidation policy, crawler/revalidation.py)
+    revalidation_skipped: int = 0

@@ -7,6 +7,7 @@ tokens) are only ever read here and never logged: see :func:`redact_url`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
@@ -42,6 +43,15 @@ class CrawlSettings:
     #: Wall-clock limit for one exchange (headers + body, all redirect hops): a server that drips bytes just
     #: inside read_timeout_s cannot hold a slot forever.
     request_timeout_s: float = 120.0
+    #: Revalidation policy for already-archived report pages and attachments (docs/crawler.md): a known page
+    #: is re-requested only when its list page changed, it is fresh, it never succeeded, or it is due in a
+    #: stable stagger (each URL once per ``revalidate_days``).  0 or 1: revalidate every known page every run.
+    revalidate_days: int = 7
+    #: Pages whose list date (or first-seen date) is within this many days of today are revalidated every run
+    #: (revisions cluster right after publication).
+    fresh_days: int = 60
+    #: "Today" for the revalidation policy (None: ``date.today()``); injectable for tests and simulations.
+    today: dt.date | None = None
 
 
 @dataclass

@@ -449,14 +449,3 @@ def _legacy_body(spec: ReportSpec) -> str:
             para("工作机制有待进一步完善。"),
         ]
     )
-
-
-def plain_lines(spec: ReportSpec) -> list[str]:
-    """The report as plain text lines (for PDF/DOCX attachments): narrative plus table 三 rows."""
-    lines = [spec.title, f"本报告中所列数据的统计期限自{spec.year}年1月1日起至{spec.year}年12月31日止。", "一、总体情况"]
-    if spec.template == "legacy" or not spec.facts:
-        return lines + ["二、主动公开政府信息情况", "三、依申请公开政府信息情况"]
-    f = spec.facts
-    lines.append(f"全年共收到政府信息公开申请{f[('t3', 'new_received', 'total')]}件。")
-    lines += ["二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况"]
-    return lines

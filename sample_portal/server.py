@@ -561,7 +561,7 @@ class SamplePortalHandle:
             p = self._state.portal(portal)
             if url:
                 path = urlsplit(url).path
-                e = next(e for e in p.entries if e.path == path)
+                e = next(e for e in p.entries if path in (e.path, e.attachment_path))
             else:
                 e = next(
                     e for e in p.reports()

@@ -26,7 +26,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sample_portal import attachments, reportgen
+from sample_portal import attachments, reportdoc, reportgen
 
 EntryKind = Literal["report", "decoy", "robots"]
 ISSUERS = ("县人民政府", "县政府办公室", "县教育局", "县发展和改革局", "县卫生健康局", "县财政局", "县自然资源局", "县民政局")
@@ -466,14 +466,12 @@ def detail_page(p: SitePortal, e: Entry) -> str:
 
 
 def attachment_bytes(e: Entry) -> bytes:
+    """The report as its attachment file: the same text and tables 二/三/四 as the HTML rendering."""
     spec = e.spec()
-    lines = reportgen.plain_lines(spec)
+    blocks = reportdoc.report_blocks(spec)
     if e.attachment == "pdf":
-        return attachments.make_pdf(lines, title=spec.title)
-    table = [["", "自然人", "总计"], ["一、本年新收政府信息公开申请数量",
-             str(spec.facts.get(("t3", "new_received", "natural_person"), 0)),
-             str(spec.facts.get(("t3", "new_received", "total"), 0))]]
-    return attachments.make_docx(lines, table)
+        return attachments.make_pdf(blocks, title=spec.title)
+    return attachments.make_docx(blocks, title=spec.title)
 
 
 def image_bytes(seed: int) -> bytes:

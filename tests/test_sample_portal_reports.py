@@ -141,5 +141,132 @@ def test_pdf_attachment_text_is_extractable():
     lines = [f"第{i}行：清河县2021年政府信息公开工作年度报告" for i in range(85)]
     pdf = make_pdf(lines, title="t")
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
-        assert len(doc.pages) == 3
-        assert doc.pages[2].extract_text().splitlines()[-1] == lines[-1]
+        assert len(doc.pages) == 2  # 46 lines of 10.5pt text per A4 page
+        got = [line for page in doc.pages for line in page.extract_text().splitlines()]
+    assert got == lines
+
+
+# ---------------------------------------------------------------------------------------- attachments
+
+
+def _t3_t4(facts) -> dict:
+    return {k: v for k, v in facts.items() if k[0] in ("t3", "t4")}
+
+
+def _check_full_report(report, spec: ReportSpec, where: str) -> None:
+    """The attachment carries the same report as the spec: title, year, template, six sections, every number."""
+    assert report.is_report, (where, report.reason)
+    assert (report.year, report.template, report.title) == (spec.year, spec.template, spec.title), where
+    assert [s.number for s in report.sections] == [1, 2, 3, 4, 5, 6], where
+    got = report.fact_map()
+    want = reportgen.expected_facts(spec)
+    rows = len(t3_outcome_rows(spec.template)) + 4  # + 一、二、（七）总计、四
+    assert rows == (25 if spec.template == "2021" else 23)
+    assert len(_t3_t4(want)) == rows * 7 + 15
+    assert _t3_t4(got) == _t3_t4(want), where  # all of table 三 (rows × 7) and table 四 (15), nothing extra
+    wrong = {k: (v, got.get(k)) for k, v in want.items() if got.get(k) != v}
+    assert not wrong, (where, list(wrong.items())[:5])  # table 二 too
+    errors = [f.rule for f in report.findings if f.severity == "error"]
+    balance = [f.rule for f in report.findings if f.rule.startswith("t3")]
+    assert bool(balance) == spec.malformed, (where, [f.rule for f in report.findings])
+    if not spec.malformed:
+        assert not errors and not [f for f in report.findings if f.rule == "table.missing"], (where, report.findings)
+
+
+@pytest.mark.parametrize("kind", ["pdf", "docx"])
+@pytest.mark.parametrize("template,year,flags", [
+    ("2021", 2022, {}), ("2019", 2020, {}), ("2021", 2021, {"blank_zeros": True}), ("2021", 2023, {"malformed": True}),
+])
+def test_attachment_files_carry_the_full_report(kind, template, year, flags):
+    """Built straight from a spec (all template variants, blank zero cells, the deliberately broken balance)."""
+    import extractors
+    from sample_portal import attachments, reportdoc
+
+    spec = ReportSpec("清河县", "县卫生健康局", year, template, seed=year + len(flags), **flags)
+    blocks = reportdoc.report_blocks(spec)
+    make = attachments.make_pdf if kind == "pdf" else attachments.make_docx
+    data = make(blocks, title=spec.title)
+    assert data == make(reportdoc.report_blocks(spec), title=spec.title)  # deterministic bytes (ETags rely on it)
+    assert len(data) < 60_000
+    report = extractors.extract(data, filename=f"report.{kind}")
+    _check_full_report(report, spec, f"{kind} {template} {flags}")
+
+
+def test_report_blocks_are_the_html_report():
+    """The attachments are written from the same report as the page: same paragraphs, same span-expanded tables."""
+    from sample_portal import reportdoc
+    from sample_portal.reportdoc import SpanTable
+
+    spec = ReportSpec("清河县", "县教育局", 2022, "2021", seed=11)
+    blocks = reportdoc.report_blocks(spec)
+    tables = [b for b in blocks if isinstance(b, SpanTable)]
+    assert [t.grid() for t in tables] == [_grid(t) for t in _tables(spec)]
+    texts = [b for b in blocks if isinstance(b, str)]
+    assert texts[0] == spec.title and texts[-1].endswith("无其他需要报告的事项。")
+    assert [t for t in texts if t[:2] in ("一、", "二、", "三、", "四、", "五、", "六、")] == [
+        "一、总体情况", "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
+        "四、政府信息公开行政复议、行政诉讼情况", "五、存在的主要问题及改进情况", "六、其他需要报告的事项"]
+    t3 = tables[1]
+    assert (t3.n_rows, t3.n_cols) == (28, 10)
+    merged = {c.text: (c.rowspan, c.colspan) for c in t3.cells if c.rowspan > 1 or c.colspan > 1}
+    assert merged["三、本年度办理结果"] == (22, 1) and merged["（三）不予公开"] == (8, 1) and merged["申请人情况"] == (1, 7)
+
+
+def test_docx_tables_are_word_tables_with_merged_group_cells():
+    import docx
+
+    from sample_portal import attachments, reportdoc
+
+    spec = ReportSpec("南岭县", "县财政局", 2022, "2021", seed=4)
+    d = docx.Document(io.BytesIO(attachments.make_docx(reportdoc.report_blocks(spec), title=spec.title)))
+    assert d.core_properties.title == spec.title and len(d.tables) == 3
+    t3 = d.tables[1]
+    xml = t3._tbl.xml
+    assert "w:gridSpan" in xml and 'w:vMerge w:val="restart"' in xml  # real merges, not repeated text
+    assert len(t3.rows) == 28 and len(t3.columns) == 10
+    assert [c.text for c in t3.rows[8].cells[:3]] == ["三、本年度办理结果", "（三）不予公开", "2.其他法律行政法规禁止公开"]
+    assert [int(c.text) for c in t3.rows[3].cells[3:]] == [spec.facts[("t3", "new_received", c)] for c in T3_COLS]
+
+
+def test_pdf_tables_are_ruled_grids_pdfplumber_finds():
+    import pdfplumber
+
+    from sample_portal import attachments, reportdoc
+
+    spec = ReportSpec("清河县", "县卫生健康局", 2020, "2019", seed=8)
+    pdf = attachments.make_pdf(reportdoc.report_blocks(spec), title=spec.title)
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        assert doc.metadata["Title"] == spec.title
+        grids = [t.extract() for page in doc.pages for t in page.find_tables()]
+    assert [(len(g), len(g[0])) for g in grids] == [(18, 4), (26, 10), (4, 15)]  # tables 二, 三 (2019: 23 rows), 四
+    t3 = grids[1]
+    assert t3[5][0].replace("\n", "") == "三、本年度办理结果" and t3[6][0] is None  # a merged group cell, as in Word-exported PDFs
+    assert [int(x) for x in grids[2][3]] == [spec.facts[("t4", r, c)] for r in T4_ROWS for c in T4_COLS]
+
+
+def test_every_served_attachment_extracts_as_the_full_report(sample_portal):
+    """Over HTTP, as a crawler gets them: the PDF-only, DOCX-only and directly listed PDF reports."""
+    import extractors
+
+    kinds = []
+    with httpx.Client(timeout=10) as http:
+        for e in sample_portal.expected_reports():
+            if not e.attachment_url:
+                continue
+            r = http.get(e.attachment_url)
+            assert r.status_code == 200
+            report = extractors.extract(r.content, url=e.attachment_url, content_type=r.headers["content-type"])
+            spec = sample_portal.entry_for(e.attachment_url).spec()
+            assert spec.template == e.template and spec.malformed == e.malformed
+            _check_full_report(report, spec, e.attachment_url)
+            kinds.append((e.attachment_url.rsplit(".", 1)[1], e.direct))
+        assert sorted(kinds) == [("docx", False), ("pdf", False), ("pdf", True)]
+
+        # A revised attachment-only report is served with the revised numbers.
+        e = next(x for x in sample_portal.expected_reports() if x.direct)
+        before = http.get(e.attachment_url).content
+        sample_portal.revise_report(e.portal_id, url=e.attachment_url)
+        after = http.get(e.attachment_url).content
+        spec = sample_portal.entry_for(e.attachment_url).spec()
+        assert after != before and spec.revision == 1
+        _check_full_report(extractors.extract(after, url=e.attachment_url), spec, "revised")

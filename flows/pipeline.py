@@ -205,30 +205,47 @@ def _is_complete_report(report: Any) -> bool:
 
 
 def _mark_supplements(documents: list[Any], crawl: Any, settings: Settings, archive: Any) -> Any:
-    """Attachments of a report page that is itself a complete report are copies, not second reports.
+    """One publication, one report: a page and its attachments are never loaded as two reports.
 
     County portals often attach the Word/PDF original under the HTML report; loading both would count
-    the report twice (and raise a duplicate-publication finding for every such page).  An attachment
-    stays a report of its own when its page is not one (an attachment-only publication).
+    the report twice (and raise a duplicate-publication finding for every such page).  So:
+    - the page is a complete report (it has table 三): its attachments are copies (``supplement_of`` = page);
+    - the page only carries the report as an attachment (附件版): the page is the carrier
+      (``supplement_of`` = its first attachment), and the attachment report inherits what only the page
+      shows (publication date, agency).
     """
     pages = {d.url: d for d in documents if d.kind != "attachment"}
-    complete: dict[str, bool] = {}
+    children: dict[str, list[Any]] = {}
     for di in documents:
-        parent = pages.get(di.parent_url or "") if di.kind == "attachment" else None
-        if parent is None:
+        if di.kind == "attachment" and di.parent_url in pages:
+            children.setdefault(di.parent_url, []).append(di)
+    for page_url, atts in children.items():
+        page = pages[page_url]
+        report = page.report
+        if report is None and not page.error:  # page unchanged this run: read it back from the archive
+            if archive is None:
+                archive = open_archive(settings)
+            try:
+                report, _ = extract_document(archive.get(page.sha256), page)
+            except Exception:  # noqa: BLE001 - unreadable: treat as a carrier page
+                report = None
+        if _is_complete_report(report):
+            for di in atts:
+                di.supplement_of, di.report, di.error = page.url, None, None
             continue
-        if parent.url not in complete:
-            report = parent.report
-            if report is None and not parent.error:  # page unchanged this run: read it back from the archive
-                if archive is None:
-                    archive = open_archive(settings)
-                try:
-                    report, _ = extract_document(archive.get(parent.sha256), parent)
-                except Exception:  # noqa: BLE001 - then the attachment is simply kept as a report
-                    report = None
-            complete[parent.url] = _is_complete_report(report)
-        if complete[parent.url]:
-            di.supplement_of, di.report, di.error = parent.url, None, None
+        # the carrier: an attachment that reads as a report (or was loaded before: unchanged, not re-read)
+        carrier = next((a for a in atts if (a.report.is_report if a.report else a.error is None)), None)
+        if carrier is None:  # no attachment is readable: the page stays the report, the files are copies
+            for di in atts:
+                di.supplement_of, di.report, di.error = page.url, None, None
+            continue
+        page.supplement_of, page.report, page.error = carrier.url, None, None
+        for di in atts:
+            if di.report is not None and report is not None:
+                di.report.published = di.report.published or report.published
+                di.report.agency = di.report.agency or report.agency
+            di.link_text = di.link_text or page.link_text
+            di.list_date = di.list_date or page.list_date
     return archive
 
 

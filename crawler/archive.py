@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS url_state (
     parent_url TEXT
 );
 CREATE INDEX IF NOT EXISTS url_state_portal ON url_state(portal_id, kind);
+CREATE INDEX IF NOT EXISTS url_state_parent ON url_state(parent_url);
 CREATE TABLE IF NOT EXISTS fetch_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     portal_id TEXT NOT NULL,

@@ -120,6 +120,19 @@ def _date(s: str | None) -> dt.date | None:
     return dt.date.fromisoformat(s) if s else None
 
 
+def _enable_wal(db: sqlite3.Connection, attempts: int = 200) -> None:
+    """Switch to WAL; several connections opening a new index at once may see "database is locked"
+    (changing the journal mode does not wait on the busy timeout), so retry briefly."""
+    for i in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or i == attempts - 1:
+                raise
+            time.sleep(0.01 + 0.001 * i)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -127,7 +140,7 @@ def utcnow() -> dt.datetime:
 class Archive:
     """Content-addressed raw bodies + the SQLite index (url state and fetch log)."""
 
-    def __init__(self, root: str | Path, *, commit_every: int = 200, commit_interval_s: float = 0.5,
+    def __init__(self, root: str | Path, *, commit_every: int = 200, commit_interval_s: float = 0.05,
                  compresslevel: int = 3):
         self.root = Path(root)
         self.objects = self.root / "objects"
@@ -136,9 +149,9 @@ class Archive:
         self._dirs: set[Path] = set()
         self._db = sqlite3.connect(self.root / "index.sqlite", timeout=60, check_same_thread=False,
                                    isolation_level="DEFERRED")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=60000")
+        _enable_wal(self._db)
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._db.commit()
         self._pending = 0
@@ -147,6 +160,8 @@ class Archive:
         #: gzip level 3: on Word-export HTML ~2.4x faster than level 6 for ~20 % more bytes (bench/crawl.py);
         #: the archive is written on every fetch and read only on reprocessing.
         self.compresslevel = compresslevel
+        #: 50 ms: an open write transaction blocks every other connection (the flows open one Archive per
+        #: portal task); WAL + synchronous=NORMAL makes a commit cheap (no fsync), so commit often.
         self.commit_interval_s = commit_interval_s
 
     # ------------------------------------------------------------------ blobs

@@ -123,8 +123,9 @@ async def crawl_portal(
             await client.aclose()
         archive.commit()
         crawl.elapsed_s = time.perf_counter() - t0
-    log.info("portal %s: cms=%s docs=%d failures=%d requests=%d bytes=%d", portal.id, crawl.cms,
-             len(crawl.documents), len(crawl.failures), crawl.requests, crawl.bytes)
+    log.info("portal %s: cms=%s docs=%d (not re-requested: %d) failures=%d requests=%d bytes=%d", portal.id,
+             crawl.cms, len(crawl.documents), crawl.revalidation_skipped, len(crawl.failures), crawl.requests,
+             crawl.bytes)
     return crawl
 
 
@@ -182,6 +183,7 @@ async def _crawl(portal, archive, settings, client, policy, crawl: PortalCrawl, 
     if progress:
         progress.portal_total(portal.id, len(pages) + len(direct))
     reval = RevalidationPolicy.from_settings(settings)
+    log.debug("portal %s: %s", portal.id, reval.describe())
 
     seen_attachments: set[str] = set(direct)
     queue: asyncio.Queue = asyncio.Queue()

@@ -1,7 +1,8 @@
 """PDF and DOCX reports → :class:`Document`.
 
 PDF (pdfplumber): per page, ruled tables from ``find_tables`` (frames around prose are rejected:
-a table needs several rows with two or more filled cells) and the text lines outside them, merged
+a table needs several rows with two or more filled cells; prose lines drawn on shading rectangles
+are trimmed off a table's top and bottom) and the text lines outside them, merged
 in reading order.  Spaces that PDF layout puts around CJK characters ("2023 年") are removed.
 Merged cells come back as ``None`` continuation cells, which the table reader treats like a row
 that lost its group cell; a table split across pages is merged like an HTML split table.
@@ -49,6 +50,65 @@ def _is_real_table(rows: list[list[str | None]]) -> bool:
     return multi >= max(2, len(rows) * 0.3)
 
 
+def _is_shading(obj: dict) -> bool:
+    """A filled, unstroked rectangle thicker than a rule: a background behind text (WPS/Word paragraph
+    or line shading, cell fills) rather than a border."""
+    return (obj.get("object_type") == "rect" and bool(obj.get("fill")) and not obj.get("stroke")
+            and min(obj.get("width", 0), obj.get("height", 0)) > 2)
+
+
+Bbox = tuple[float, float, float, float]
+
+
+def _ruled(y: float, x0: float, x1: float, rules: list[dict]) -> bool:
+    """Is there a real horizontal rule at height ``y`` under most of [x0, x1]?"""
+    for e in rules:
+        if abs(e["top"] - y) <= 3 and min(e["x1"], x1) - max(e["x0"], x0) >= 0.5 * (x1 - x0):
+            return True
+    return False
+
+
+def _trim_shaded_rows(table, rows: list[list[str | None]], rules: list[dict]) -> tuple[Bbox, list[list[str | None]]]:  # noqa: ANN001
+    """Drop the leading and trailing rows that are prose lines sitting on shading rectangles.
+
+    pdfplumber takes every rectangle edge for a rule, so lines of prose printed on stacked shading
+    rectangles (WPS/Word paragraph shading) become single-cell "rows" glued to the real table below
+    them: the heading 二、主动公开政府信息情况 and the paragraphs above table 二 end up inside it, or the
+    whole frame fails the prose test and table 二 is lost.  Such a row has one cell across the table and
+    no real (stroked or thin) rule on its outer side; a row of a real table keeps its cells."""
+    prows = table.rows
+    if len(prows) != len(rows):
+        return table.bbox, rows
+    first, last = 0, len(rows)
+
+    def single(k: int) -> bool:
+        return sum(1 for c in prows[k].cells if c is not None) == 1
+
+    x0, _, x1, _ = table.bbox
+    while first < last and single(first) and not _ruled(prows[first].bbox[1], x0, x1, rules):
+        first += 1
+    while last > first and single(last - 1) and not _ruled(prows[last - 1].bbox[3], x0, x1, rules):
+        last -= 1
+    if (first, last) == (0, len(rows)) or first >= last:
+        return table.bbox, rows if first < last else []
+    return (x0, prows[first].bbox[1], x1, prows[last - 1].bbox[3]), rows[first:last]
+
+
+def _page_tables(page) -> list[tuple[Bbox, list[list[str | None]]]]:  # noqa: ANN001 - pdfplumber Page
+    """(bbox, rows) of the real ruled tables of a page, without prose rows made by shading rectangles."""
+    tables = page.find_tables()
+    shading = any(_is_shading(r) for r in page.rects)
+    rules = [e for e in page.filter(lambda o: not _is_shading(o)).horizontal_edges] if shading and tables else []
+    found: list[tuple[Bbox, list[list[str | None]]]] = []
+    for t in tables:
+        bbox, rows = t.bbox, t.extract()
+        if shading:
+            bbox, rows = _trim_shaded_rows(t, rows, rules)
+        if _is_real_table(rows):
+            found.append((bbox, rows))
+    return found
+
+
 def read_pdf(data: bytes) -> Document:
     try:
         import pdfplumber
@@ -66,12 +126,10 @@ def read_pdf(data: bytes) -> Document:
             for page in pdf.pages:
                 items: list[tuple[float, str, object]] = []
                 boxes = []
-                for t in page.find_tables():
-                    rows = t.extract()
-                    if _is_real_table(rows):
-                        boxes.append(t.bbox)
-                        grid = [[None if c is None else _clean(c) for c in row] for row in rows]
-                        items.append((t.bbox[1], "table", grid))
+                for bbox, rows in _page_tables(page):
+                    boxes.append(bbox)
+                    grid = [[None if c is None else _clean(c) for c in row] for row in rows]
+                    items.append((bbox[1], "table", grid))
                 for line in page.extract_text_lines():
                     cy = (line["top"] + line["bottom"]) / 2
                     cx = (line["x0"] + line["x1"]) / 2

@@ -18,6 +18,8 @@ row, so the rowspan-expanded group cell (（三）不予公开 …) is part of e
   the official order.  Halves of a table 四 split over two ``<table>``s are merged.
 * Table 二: per block (第二十条第（N）项), columns come from the block's header row by position;
   a table 二 published as one ``<table>`` per block is read block by block.
+  A t2 table right after another continues the block left open by it (a PDF page break after a
+  block's label row).
 """
 
 from __future__ import annotations
@@ -359,10 +361,18 @@ _T2_COLS = {bid: [b.cols for b in blocks] for bid, blocks in _T2_BY_ID.items()}
 
 
 def read_t2(ti: int, grid: Grid) -> list[Fact]:
+    return read_t2_block(ti, grid)[0]
+
+
+def read_t2_block(ti: int, grid: Grid, block: str | None = None) -> tuple[list[Fact], str | None]:
+    """Facts of one table 二 grid and the block still open at its end.
+
+    ``block`` is the block open at the end of the previous table when this one continues it (a table
+    二 broken by a page: "第二十条第（六）项" at the foot of one page, its header and rows on the next)."""
     facts: list[Fact] = []
-    block_id: str | None = None
+    block_id: str | None = block
     cols: dict[int, Label] = {}
-    row_labels: tuple[Label, ...] = ()
+    row_labels: tuple[Label, ...] = _T2_ROWS.get(block, ()) if block else ()
     units: dict[int, str | None] = {}
     for r, row in enumerate(grid):
         text = normalise_label("".join(c for c in row if c))
@@ -404,7 +414,7 @@ def read_t2(ti: int, grid: Grid) -> list[Fact]:
     out: dict[tuple[str, str], Fact] = {}
     for f in facts:
         out.setdefault((f.row, f.col), f)
-    return list(out.values())
+    return list(out.values()), block_id
 
 
 # ------------------------------------------------------------------------------------- all tables
@@ -450,6 +460,7 @@ def read_tables(raw_tables: list[tuple[int, Grid]], body_tables: set[int] | None
     t4_ids = tuple(raw_tables[n][0] for n in t4_parts)
     t4_facts: dict[tuple[str, str], Fact] = {}
     seen_kind: set[str] = set()
+    t2_positions: list[int] = []
     for n, (ti, grid) in enumerate(raw_tables):
         kind = kinds[n]
         clean = [[c if c is not None else "" for c in row] for row in grid]
@@ -473,21 +484,24 @@ def read_tables(raw_tables: list[tuple[int, Grid]], body_tables: set[int] | None
         if kind:
             seen_kind.add(kind)
         reading.tables.append(Table(ti, clean, kind))
-        if kind == "t2":
-            reading.facts.extend(read_t2(ti, grid))
+        if kind in ("t2", "t2_extra"):
+            t2_positions.append(n)
     if t3_parts:
         reading.facts.extend(read_t3([raw_tables[n] for n in t3_parts]))
     reading.facts.extend(t4_facts.values())
     # table 二 is often published as one small table per 第二十条 block: every t2 table adds its blocks
-    # (the first occurrence of a cell wins, as within one table)
-    t2_seen = {(f.row, f.col) for f in reading.facts if f.table == "t2"}
-    for t in reading.tables:
-        if t.kind == "t2_extra":
-            grid = next(g for i, g in raw_tables if i == t.index)
-            for f in read_t2(t.index, grid):
-                if (f.row, f.col) not in t2_seen:
-                    t2_seen.add((f.row, f.col))
-                    reading.facts.append(f)
+    # (the first occurrence of a cell wins, as within one table).  A t2 table right after another one
+    # (a page break in a PDF) continues the block left open by its predecessor.
+    t2_seen: set[tuple[str, str]] = set()
+    prev_n, open_block = -2, None
+    for n in t2_positions:
+        ti, grid = raw_tables[n]
+        t2_facts, open_block = read_t2_block(ti, grid, open_block if prev_n == n - 1 else None)
+        prev_n = n
+        for f in t2_facts:
+            if (f.row, f.col) not in t2_seen:
+                t2_seen.add((f.row, f.col))
+                reading.facts.append(f)
     order = {"t2": 0, "t3": 1, "t4": 2}
     reading.facts.sort(key=lambda f: order.get(f.table, 9))
     return reading

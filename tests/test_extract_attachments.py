@@ -189,3 +189,113 @@ def test_xlsx_report_tables() -> None:
     assert r.is_report and r.title == "某县水利局2021年政府信息公开工作年度报告" and r.year == 2021
     _check_t3(r)
     assert r.template == "2019"  # single （六） row, no other markers
+
+
+# ---------------------------------------------------------------- table 二 in a PDF: shaded prose, page break
+
+T2_TEXT = ["某区人民政府2023年政府信息公开工作年度报告", "一、总体情况", "全年主动公开政府信息1136条。",
+           "二、主动公开政府信息情况"]
+T2_TAIL = ["三、收到和处理政府信息公开申请情况", "全年收到申请21件。", "四、政府信息公开行政复议、行政诉讼情况",
+           "五、存在的主要问题及改进情况", "公开质量有待提高。", "六、其他需要报告的事项", "无。"]
+#: table 二 rows per page: a row is (cells, widths); page 1 ends with block （六）'s label row, its header
+#: and rows open page 2 (as in 洪泽区 2023)
+_T2_W4 = [200, 110, 110, 110]
+_T2_W2 = [200, 330]
+T2_PAGE1 = [(["第二十条第（一）项"], [530]), (["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], _T2_W4),
+            (["规章", "0", "0", "0"], _T2_W4), (["行政规范性文件", "0", "5", "5"], _T2_W4),
+            (["第二十条第（五）项"], [530]), (["信息内容", "本年处理决定数量"], _T2_W2), (["行政许可", "550"], _T2_W2),
+            (["第二十条第（六）项"], [530])]
+T2_PAGE2 = [(["信息内容", "本年处理决定数量"], _T2_W2), (["行政处罚", "4119"], _T2_W2), (["行政强制", "195"], _T2_W2),
+            (["第二十条第（八）项"], [530]), (["信息内容", "本年收费金额（单位：万元）"], _T2_W2),
+            (["行政事业性收费", "7730.28"], _T2_W2)]
+T2_EXPECTED = {
+    ("regulations", "issued"): 0, ("regulations", "repealed"): 0, ("regulations", "in_force"): 0,
+    ("normative_documents", "issued"): 0, ("normative_documents", "repealed"): 5, ("normative_documents", "in_force"): 5,
+    ("administrative_license", "decisions"): 550, ("administrative_penalty", "decisions"): 4119,
+    ("administrative_coercion", "decisions"): 195, ("administrative_fees", "amount_10k_yuan"): 7730.28,
+}
+
+
+def _pdf_pages(pages: list[list[str]], title: str) -> bytes:
+    """A multi-page variant of :func:`_pdf` (same font objects; pages are objects 9, 11, … with contents 10, 12, …)."""
+    n = len(pages)
+    page_ids = [9 + 2 * i for i in range(n)]
+    objs: dict[int, bytes] = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [" + b" ".join(f"{p} 0 R".encode() for p in page_ids) + b"] /Count "
+           + str(n).encode() + b" >>",
+        3: b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light-UniGB-UCS2-H /Encoding /UniGB-UCS2-H "
+           b"/DescendantFonts [4 0 R] >>",
+        4: b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) "
+           b"/Ordering (GB1) /Supplement 4 >> /FontDescriptor 7 0 R /DW 1000 >>",
+        5: b"<< >>", 6: b"<< >>",
+        7: b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 "
+           b"/Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>",
+        8: b"<< /Title <FEFF" + title.encode("utf-16-be").hex().upper().encode() + b"> >>",
+    }
+    for i, ops in enumerate(pages):
+        stream = "\n".join(ops).encode("ascii")
+        objs[page_ids[i]] = (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
+                             f"/Contents {page_ids[i] + 1} 0 R >>").encode()
+        objs[page_ids[i] + 1] = b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream"
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offs = []
+    for i in range(1, len(objs) + 1):
+        offs.append(out.tell())
+        out.write(f"{i} 0 obj\n".encode() + objs[i] + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode())
+    for o in offs:
+        out.write(f"{o:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R /Info 8 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def make_t2_pdf() -> bytes:
+    """Two pages imitating a WPS export: every prose line sits on a white shading rectangle (filled, not
+    stroked, stacked edge to edge down to the table's top rule), table 二 is stroked and broken by the page
+    after block （六）'s label row."""
+    x0, width, row_h = 40.0, 530.0, 24.0
+
+    def text(ops: list[str], x: float, y: float, s: str, size: int = 10) -> None:
+        ops.append(f"BT /F1 {size} Tf {x:.1f} {y:.1f} Td <{s.encode('utf-16-be').hex().upper()}> Tj ET")
+
+    def prose(ops: list[str], lines: list[str], top: float, shaded: bool) -> float:
+        for line in lines:
+            if shaded:
+                ops.append(f"1 1 1 rg {x0:.1f} {top - row_h:.1f} {width:.1f} {row_h:.1f} re f 0 0 0 rg")
+            text(ops, x0 + 4, top - row_h + 7, line, 12)
+            top -= row_h
+        return top
+
+    def table(ops: list[str], rows: list[tuple[list[str], list[int]]], top: float) -> float:
+        for cells, widths in rows:
+            x = x0
+            for cell, w in zip(cells, widths):
+                ops.append(f"{x:.1f} {top - row_h:.1f} {w} {row_h:.1f} re S")
+                text(ops, x + 3, top - row_h + 8, cell, 9)
+                x += w
+            top -= row_h
+        return top
+
+    page1: list[str] = []
+    top = prose(page1, T2_TEXT, 800, shaded=True)
+    table(page1, T2_PAGE1, top)
+    page2: list[str] = []
+    top = table(page2, T2_PAGE2, 800)
+    prose(page2, T2_TAIL, top - 20, shaded=False)
+    return _pdf_pages([page1, page2], T2_TEXT[0])
+
+
+def test_pdf_table2_under_shaded_prose_and_across_a_page_break() -> None:
+    """pdfplumber reads stacked shading rectangles as table rows: the prose above table 二 and the table
+    came back as one "table" of single-cell rows, rejected as prose, so blocks （一）（五） were lost; block
+    （六）'s label at the foot of page 1 must carry over to its header and rows on page 2."""
+    r = extract(make_t2_pdf(), filename="report.pdf")
+    assert r.is_report, r.reason
+    assert [s.number for s in r.sections] == [1, 2, 3, 4, 5, 6]
+    t2 = {(row, col): v for (t, row, col), v in r.fact_map().items() if t == "t2"}
+    assert t2 == T2_EXPECTED
+    # the prose stays text (section 一 keeps its sentence; the heading of section 二 was found above)
+    assert "1136" in r.sections[0].text

@@ -351,33 +351,40 @@ def test_request_cap_per_portal(sample_portal, sample_registry, fast_crawl_setti
     assert 0 < len(r.documents) < len(_pages(sample_portal, "qinghe"))
 
 
-def test_trs_page_count_in_a_variable(sample_portal, fast_crawl_settings, tmp_path):
-    """Many TRS templates call createPageHTML(countPage, currentPage, …) with `var countPage = N`."""
+def _run_lister(lister_cls, portal, start, page: bytes, settings, tmp_path):
+    """Run one CMS lister on a given column page (as if fetched from ``start``); returns its ListState."""
     import asyncio
 
-    from crawler.cms import ListState, TrsLister
+    from crawler.cms import ListState
     from crawler.crawl import make_client
     from crawler.fetch import Fetcher, FetchResult, HostPolicy
     from crawler.types import PortalCrawl
+
+    async def run():
+        client = make_client(settings)
+        try:
+            crawl = PortalCrawl("p", ok=True, listing_complete=True)
+            f = Fetcher(portal, Archive(tmp_path / "a"), settings, client, HostPolicy.create(settings), crawl)
+            state = ListState()
+            res = FetchResult(start, start, 200, page, {}, None, False, None, "text/html; charset=utf-8")
+            await lister_cls(f, state).run(res, page, start)
+            return state
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def test_trs_page_count_in_a_variable(sample_portal, fast_crawl_settings, tmp_path):
+    """Many TRS templates call createPageHTML(countPage, currentPage, …) with `var countPage = N`."""
+    from crawler.cms import TrsLister
 
     page = ('<html><body><ul><li><a href="./202301/t20230105_1.html">x2022年年报</a></li></ul><script>'
             'var countPage = 3//共多少页\ncreatePageHTML(countPage, 0, "index", "html");</script></body></html>').encode()
     start = sample_portal.start_url("qinghe")
     portal = Portal("p", "p", (start,), ("127.0.0.1",))
 
-    async def run():
-        client = make_client(fast_crawl_settings)
-        try:
-            crawl = PortalCrawl("p", ok=True, listing_complete=True)
-            f = Fetcher(portal, Archive(tmp_path / "a"), fast_crawl_settings, client, HostPolicy.create(fast_crawl_settings), crawl)
-            state = ListState()
-            res = FetchResult(start, start, 200, page, {}, None, False, None, "text/html; charset=utf-8")
-            await TrsLister(f, state).run(res, page, start)
-            return state
-        finally:
-            await client.aclose()
-
-    state = asyncio.run(run())
+    state = _run_lister(TrsLister, portal, start, page, fast_crawl_settings, tmp_path)
     assert state.pages == 2  # index_1.html and index_2.html
     listed = [q.path for q in sample_portal.requests if "index_" in q.path]
     assert listed == ["/qinghe/zwgk/zfxxgk/zfxxgknb/index_1.html", "/qinghe/zwgk/zfxxgk/zfxxgknb/index_2.html"]
@@ -385,12 +392,7 @@ def test_trs_page_count_in_a_variable(sample_portal, fast_crawl_settings, tmp_pa
 
 def test_hanweb_inline_records_are_read(sample_portal, fast_crawl_settings, tmp_path):
     """Some Hanweb columns embed the first records in the page (<script type="text/xml"><datastore>…)."""
-    import asyncio
-
-    from crawler.cms import HanwebLister, ListState
-    from crawler.crawl import make_client
-    from crawler.fetch import Fetcher, FetchResult, HostPolicy
-    from crawler.types import PortalCrawl
+    from crawler.cms import HanwebLister
 
     inline = "/yunxi/art/2019/3/1/art_1229114055_1.html"
     page = ('<html><body><div id="5658765"><script type="text/xml"><datastore><recordset>'
@@ -401,19 +403,7 @@ def test_hanweb_inline_records_are_read(sample_portal, fast_crawl_settings, tmp_
     start = sample_portal.start_url("yunxi")
     portal = Portal("p", "p", (start,), ("127.0.0.1",))
 
-    async def run():
-        client = make_client(fast_crawl_settings)
-        try:
-            crawl = PortalCrawl("p", ok=True, listing_complete=True)
-            f = Fetcher(portal, Archive(tmp_path / "a"), fast_crawl_settings, client, HostPolicy.create(fast_crawl_settings), crawl)
-            state = ListState()
-            res = FetchResult(start, start, 200, page, {}, None, False, None, "text/html; charset=utf-8")
-            await HanwebLister(f, state).run(res, page, start)
-            return state
-        finally:
-            await client.aclose()
-
-    state = asyncio.run(run())
+    state = _run_lister(HanwebLister, portal, start, page, fast_crawl_settings, tmp_path)
     urls = set(state.entries)
     assert sample_portal.base_url + inline in urls
     assert _pages(sample_portal, "yunxi") <= urls

@@ -159,7 +159,9 @@ def extract_portal(
     own = archive is None
     batch = ExtractBatch(portal_id=crawl.portal_id, documents=[])
     try:
-        for doc in crawl.documents:
+        complete_pages: set[str] = set()  # pages extracted this run as complete reports
+        # pages first: an attachment under a complete report page is a copy and need not be extracted
+        for doc in sorted(crawl.documents, key=lambda d: d.kind == "attachment"):
             status = getattr(doc, "status", "changed")  # archived documents (reprocess) have no crawl status
             di = DocumentInput(
                 portal_id=doc.portal_id,
@@ -172,7 +174,9 @@ def extract_portal(
                 list_date=doc.list_date,
                 parent_url=doc.parent_url,
             )
-            if status != "unchanged" or reextract_all:
+            if (status != "unchanged" or reextract_all) and not (
+                doc.kind == "attachment" and doc.parent_url in complete_pages
+            ):
                 if archive is None:
                     archive = open_archive(settings)
                 try:
@@ -191,6 +195,8 @@ def extract_portal(
                     di.crawl_status = "unchanged"  # outside the backfill: leave it as it is
                     report = None
                 di.report = report
+                if doc.kind != "attachment" and _is_complete_report(report):
+                    complete_pages.add(doc.url)
             batch.documents.append(di)
         archive = _mark_supplements(batch.documents, crawl, settings, archive)
     finally:

@@ -45,6 +45,7 @@ def test_attachment_of_complete_report_is_a_document_not_a_second_report(tmp_pat
     crawl = PortalCrawl("p-a", ok=True, listing_complete=True, documents=docs)
     batch = extract_portal(crawl, settings, archive=archive)
     by_url = {d.url: d for d in batch.documents}
+    assert batch.extracted == 3  # the copy under the complete page t1 is not even extracted
     assert by_url[base + "P01.html"].supplement_of == base + "t1.html"
     assert by_url[base + "P01.html"].report is None
     assert by_url[base + "P02.html"].supplement_of is None  # its page only carries it: the attachment is the report

@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 class RawTable:
     index: int
     grid: list[list[str | None]]  # span-expanded; None = no source cell at that position
+    #: Which reader made the grid: "html" (a <table>), "html-text" (lines laid out as a table inside HTML),
+    #: "text", "pdf", "pdf-unruled", "docx", "xlsx", "xls", "doc" (a converted legacy office file), …
+    source: str = "html"
+    #: Provenance of each grid row ("p3:l12" = page 3, line 12; "l45" = line 45 of a text); None = the cell address
+    #: (table index, grid row, grid column) is the provenance.
+    row_locs: list[str] | None = None
 
 
 @dataclass(slots=True)
@@ -24,6 +30,7 @@ class Block:
     table: int | None = None
     heading: bool = False  # from <h1>-<h6> / a title element
     chrome: bool = False  # inside navigation/footer-like containers
+    loc: str | None = None  # provenance when it is not the block order: "p3:l12" (PDF page/line), "l45" (text line)
 
 
 @dataclass(slots=True)
@@ -54,3 +61,9 @@ class Document:
     has_password_input: bool = False
     #: ``<meta name=… content=…>`` of the page head, names lower-cased (PubDate, ContentSource, …)
     meta: dict[str, str] = field(default_factory=dict)
+    #: What the reader noticed but could not fix, as ``(rule, message)``: the engine turns each into a finding
+    #: (``pdf.image_page``, ``converter.missing``, ``text.unmapped_font`` …; severities in ``extractors.rules.RULES``).
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    #: Set by a reader that could not read the document's content at all although it is a document (a scanned
+    #: PDF, a .doc with no converter installed): the report becomes ``not_parsed`` with this reason.
+    unread: str | None = None

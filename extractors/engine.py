@@ -73,11 +73,13 @@ def _finish(doc: Document, enc: str | None, url: str | None, validate: bool) -> 
     except Exception as e:  # noqa: BLE001 - the contract is "never an unhandled exception"
         log.exception("extractor failed on %s", url)
         return Report(is_report=False, reason=f"extractor error: {type(e).__name__}: {e}", encoding=enc, source_url=url)
+    if report.is_report and doc.unread and not report.unread:
+        report.unread = doc.unread
     if validate and report.is_report:
-        from extractors.rules import validate as run_rules
+        from extractors.rules import note_findings, validate as run_rules
 
         try:
-            report.findings = run_rules(report)
+            report.findings = run_rules(report) + note_findings(doc.notes)
         except Exception as e:  # noqa: BLE001
             log.exception("rules failed on %s", url)
             report.findings = []
@@ -171,6 +173,11 @@ def build_report(doc: Document, enc: str | None, url: str | None) -> Report:
                 break
     body_table_ids = {blocks[i].table for i in range(start, end) if blocks[i].table is not None and not blocks[i].chrome}
     reading = read_tables([(t.index, t.grid) for t in doc.tables], body_table_ids)
+    raw_by_index = {t.index: t for t in doc.tables}
+    for t in reading.tables:  # provenance of the grid: which reader, which page/line each row came from
+        raw = raw_by_index.get(t.index)
+        if raw is not None:
+            t.source, t.row_locs = raw.source, raw.row_locs
     report.tables = reading.tables
     report.facts = reading.facts
 

@@ -38,6 +38,8 @@ class Table:
     kind: str | None = None  # "t2" | "t3" | "t4" | "meta" | "legacy_stats" | "t2_extra" | "t4_extra" | None
     #: For a logical table assembled from several physical ones (table 三 or 四 split in two).
     parts: tuple[int, ...] = ()
+    source: str = "html"  # the reader that made the grid (see extractors.document.RawTable.source)
+    row_locs: list[str] | None = None  # per grid row provenance ("p3:l12"), None = cell address
 
 
 @dataclass(slots=True)
@@ -85,13 +87,17 @@ class Report:
     attachments: list[str] = field(default_factory=list)
     #: Images in the body that look like the tables themselves (图片版).
     images: list[str] = field(default_factory=list)
+    #: A report we could not read (statistics only as an image, a scanned PDF, a .doc without a converter, a
+    #: font without a text map): why.  Such a report is ``not_parsed`` whatever else it has, so that an analyst
+    #: never reads a county we failed to read as a county with zero applications.
+    unread: str | None = None
 
     # ----------------------------------------------------------------- derived
 
     @property
     def status(self) -> str:
-        """``ok`` | ``malformed`` (an error finding) | ``not_parsed`` (not read as a report)."""
-        if not self.is_report:
+        """``ok`` | ``malformed`` (an error finding) | ``not_parsed`` (not a report, or a report we could not read)."""
+        if not self.is_report or self.unread:
             return "not_parsed"
         return "malformed" if any(f.severity == "error" for f in self.findings) else "ok"
 
@@ -125,6 +131,8 @@ class Report:
             "year": self.year,
             "published": self.published.isoformat() if self.published else None,
             "template": self.template,
+            "status": self.status,
+            "unread": self.unread,
             "sections": [{"number": s.number, "heading": s.heading, "text": s.text} for s in self.sections],
             "facts": [
                 {"table": f.table, "row": f.row, "col": f.col, "value": f.value, "raw": f.raw} for f in self.facts

@@ -53,6 +53,11 @@ RULES: dict[str, Rule] = {
     )
 }
 
+def note_findings(notes: list[tuple[str, str]]) -> list[Finding]:
+    """What a reader noticed (``Document.notes``) as findings, with the severity of the rule catalogue."""
+    return [_finding(rule, message) for rule, message in notes]
+
+
 _T3_GROUPS = ("result", "denied", "unable", "rejected", "other")
 _EPS = 1e-6
 

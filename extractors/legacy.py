@@ -83,15 +83,15 @@ def _value(fig: LegacyFigure, raw: str, unit: str | None) -> float | int | None:
 
 
 def _from_tables(tables: list[Table], found: dict[str, Fact], used: set[int]) -> None:
+    context: str | None = None  # carried over: a statistics table split in pieces (a page break, a text converter)
     for t in tables:
         n_before = len(found)
-        _read_grid(t, found)
+        context = _read_grid(t, found, context)
         if len(found) > n_before:
             used.add(t.index)
 
 
-def _read_grid(t: Table, found: dict[str, Fact]) -> None:
-    context: str | None = None
+def _read_grid(t: Table, found: dict[str, Fact], context: str | None) -> str | None:
     grid = t.grid
     for r, row in enumerate(grid):
         cells = [c or "" for c in row]
@@ -122,6 +122,7 @@ def _read_grid(t: Table, found: dict[str, Fact]) -> None:
             if fig.key not in found:
                 unit = money_unit or ("元" if re.search(r"\(元\)|单位:元", lab) else None)
                 found[fig.key] = _table_fact(fig, cells[nxt], t.index, r, nxt, unit)
+    return context
 
 
 def _table_fact(fig: LegacyFigure, raw: str, ti: int, r: int, c: int, unit: str | None) -> Fact:
@@ -164,7 +165,7 @@ def read_legacy(texts: list[str], tables: list[Table]) -> LegacyReading:
 
 def _labelled_lines(norm: str, sentence: str, out: dict[str, Fact]) -> None:
     for seg in _SEGMENT.finditer(norm):
-        m = _LABELLED.match(seg.group())
+        m = _LABELLED.match(_NUMBERING.sub("", seg.group()))
         if not m or not (m.group("colon") or _INDICATOR.search(m.group("label"))):
             continue
         fig = _row_figure(m.group("label"), None)

@@ -307,3 +307,26 @@ def test_no_silent_zeros_html_text_docx_xlsx_pdf() -> None:
     r = extract(buf.getvalue(), filename="r.xlsx")
     assert any(f.table == "t4" for f in r.facts)
     _no_t3_is_never_ok(r)
+
+
+# ----------------------------------------------------------------------------------------- warehouse
+
+
+def test_the_warehouse_stores_legacy_facts_and_unread_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A legacy report's facts (tbl = legacy) and sections (7 = 收费及减免) load into a real DuckDB unchanged; a report
+    we could not read is stored as not_parsed with its reason."""
+    from warehouse import load_run, open_writer
+    from warehouse import synthetic as s
+
+    exp, legacy = _legacy_report("legacy-2018-annex-table.html")
+    monkeypatch.setenv("PATH", _path_with(tmp_path, ()))  # no converter: the .doc is a report we could not read
+    unread = extract(_doc_bytes(), filename="a.doc")
+    docs = [s.document(legacy, "http://a/legacy2018.html"), s.document(unread, "http://a/att.doc")]
+    with open_writer(tmp_path / "ogi.duckdb", 5) as wh:
+        load_run(wh, s.run_input("r1", docs))
+        facts = dict(wh.execute("SELECT f.row_key, f.value FROM analytics.facts f JOIN analytics.reports r USING (report_id) "
+                                "WHERE r.url = 'http://a/legacy2018.html' AND f.tbl = 'legacy'").fetchall())
+        sections = [n for (n,) in wh.execute("SELECT number FROM sections ORDER BY number").fetchall()]
+        statuses = dict(wh.execute("SELECT url, status FROM analytics.reports").fetchall())
+    assert facts == exp["legacy"] and 7 in sections
+    assert statuses == {"http://a/legacy2018.html": "ok", "http://a/att.doc": "not_parsed"}

@@ -75,14 +75,15 @@ def anti_crawl(text: str) -> bool:
     return len(text) < 3000 and bool(_ANTI_CRAWL.search(text))
 
 
-def waf_markup(markup: str, visible_chars: int) -> bool:
-    """A WAF/JS challenge page served with status 200: almost no visible text, and the markup sets a cookie or
-    redirects from a script, or names a known WAF (加速乐 __jsl_clearance, 安全狗, 云锁, Cloudflare …)."""
+def waf_markup(markup: str, visible_chars: int, images: int = 0) -> bool:
+    """A WAF/JS challenge page served with status 200: little visible text and the markup names a known WAF
+    (加速乐 __jsl_clearance, 安全狗, 云锁, Cloudflare …), or no text, no image and a script that sets a cookie or
+    redirects (a 图片版 report page that redirects mobile browsers keeps its images)."""
     if visible_chars > 600 or len(markup) > 200_000:
         return False
     if _WAF.search(markup):
         return True
-    return visible_chars < 80 and "<script" in markup.lower() and bool(_SCRIPT_REDIRECT.search(markup))
+    return visible_chars < 80 and not images and "<script" in markup.lower() and bool(_SCRIPT_REDIRECT.search(markup))
 
 
 def placeholder(text: str) -> bool:

@@ -66,7 +66,7 @@ def extract(
         from extractors.htmldoc import read_html
 
         doc = read_html(text)
-        if len(text) < 200_000 and waf_markup(text, sum(len(b.text) for b in doc.blocks[:200])):
+        if len(text) < 200_000 and waf_markup(text, sum(len(b.text) for b in doc.blocks[:200]), len(doc.images)):
             return _non_report(doc, enc, url, "anti_crawl",
                                "a WAF / JavaScript challenge page (sets a cookie or redirects from a script, almost no text), not a report")
     else:

@@ -330,3 +330,28 @@ def test_the_warehouse_stores_legacy_facts_and_unread_reports(tmp_path: Path, mo
         statuses = dict(wh.execute("SELECT url, status FROM analytics.reports").fetchall())
     assert facts == exp["legacy"] and 7 in sections
     assert statuses == {"http://a/legacy2018.html": "ok", "http://a/att.doc": "not_parsed"}
+
+
+# ----------------------------------------------------------------------------------------- non-report kinds
+
+
+def test_decoy_kinds_do_not_swallow_reports() -> None:
+    from producers.office import official_html
+    from sample_portal.reportgen import ReportSpec
+
+    spec = ReportSpec("某某县", "县人民政府", 2020, "2019", 61)
+    page = official_html(spec).decode()
+    # "关于印发…年度报告的通知" wraps the report itself: a report, whereas a notice about compiling them is not
+    wrapped = page.replace(f"<h1>{spec.title}</h1>", f"<h1>关于印发{spec.title}的通知</h1>")
+    r = extract(wrapped.encode())
+    assert r.is_report and r.document_kind == "report" and r.status == "ok"
+    # a 图片版 report page that redirects mobile browsers from a script is not a WAF challenge
+    img = ("<html><body><h1>某某县2020年政府信息公开工作年度报告</h1><img src='/a/t3.jpg'>"
+           "<script>if (/Mobile/.test(navigator.userAgent)) location.href = '/m/';</script></body></html>")
+    r = extract(img.encode())
+    assert r.is_report and r.status == "not_parsed" and "images" in r.unread
+    for title, kind in (("关于报送2019年度政府信息公开工作年度报告的通知", "notice"), ("2021年政务公开工作要点", "plan"),
+                        ("某某县2020年政府信息公开工作年度报告解读", "interpretation")):
+        r = extract(page.replace(f"<h1>{spec.title}</h1>", f"<h1>{title}</h1>").replace(
+            f"<title>{spec.title}_", f"<title>{title}_").encode())
+        assert not r.is_report and r.document_kind == kind and r.facts == [], (title, r.reason)

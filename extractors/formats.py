@@ -455,7 +455,8 @@ LEGACY_SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(7, "政府信息公开的收费及减免情况", (r"收费", r"减免"), "Fees and fee waivers", required=False, ordered=False),
     SectionSpec(4, "因政府信息公开申请行政复议、提起行政诉讼的情况", (r"行政复议", r"行政诉讼", r"复议.{0,6}诉讼", r"申诉"),
                 "Administrative review, litigation and complaints"),
-    SectionSpec(5, "存在的主要问题及改进措施", (r"问题", r"不足", r"改进"), "Problems and improvements"),
+    SectionSpec(5, "存在的主要问题及改进措施", (r"存在的?(?:主要)?问题", r"问题.{0,6}(?:改进|措施|建议)", r"不足", r"改进(?:措施|情况|工作)"),
+                "Problems and improvements"),
     SectionSpec(6, "其他需要报告的事项", (r"其他需要报告", r"其他事项", r"需要报告的", r"^其他$"), "Other matters", required=False),
 )
 

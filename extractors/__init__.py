@@ -11,7 +11,7 @@ from extractors.model import Fact, Finding, Report, Section, Table, UnreadableIn
 
 def extract(data: bytes, *, url: str | None = None, content_type: str | None = None, filename: str | None = None,
             validate: bool = True) -> Report:
-    """Extract one document (HTML, text, PDF/DOCX once supported).  See :func:`extractors.engine.extract`."""
+    """Extract one document (HTML, text, PDF, DOCX, XLSX/XLS, DOC/WPS/RTF).  See :func:`extractors.engine.extract`."""
     from extractors.engine import extract as _extract
 
     return _extract(data, url=url, content_type=content_type, filename=filename, validate=validate)

@@ -145,7 +145,8 @@ def _printable(text: str) -> bool:
 
 
 def sniff_kind(data: bytes, content_type: str | None = None, filename: str | None = None) -> str:
-    """``pdf`` | ``docx`` | ``html`` | ``text`` (decoded later) from magic bytes, type and name."""
+    """``pdf`` | ``docx`` | ``xlsx`` | ``xls`` | ``doc`` | ``rtf`` | ``zip`` | ``ole`` | ``markup`` (decoded later)
+    from magic bytes, type and name."""
     if data.startswith(b"%PDF"):
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
@@ -157,8 +158,35 @@ def sniff_kind(data: bytes, content_type: str | None = None, filename: str | Non
             return "xlsx"
         return "zip"
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return "xls" if (filename or "").lower().endswith(".xls") or "excel" in (content_type or "").lower() else "ole"
+        return ole_kind(data, content_type, filename)
+    if data[:16].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
+        return "rtf"  # RTF, often saved with a .doc name by WPS/Word
     return "markup"
+
+
+#: OLE directory entry names (UTF-16LE) of the main stream of each format
+_OLE_STREAMS = (
+    ("doc", "WordDocument".encode("utf-16-le")),  # Word 97-2003, and WPS Office .wps (Word-compatible OLE)
+    ("xls", "Workbook".encode("utf-16-le")),  # Excel 97-2003 (and WPS .et)
+    ("xls", "Book\x00".encode("utf-16-le")),  # Excel 5/95
+)
+
+
+def ole_kind(data: bytes, content_type: str | None = None, filename: str | None = None) -> str:
+    """``doc`` | ``xls`` | ``ole`` (another compound file: PowerPoint, Outlook, an encrypted OOXML package …).
+
+    Decided by the main stream's name in the OLE directory, not by the file name (portals name files badly:
+    a .wps is a Word document, a download.jsp URL names nothing); the name and content type only break a tie
+    between a file that has both streams."""
+    kinds = {kind for kind, name in _OLE_STREAMS if name in data}
+    if len(kinds) == 1:
+        return kinds.pop()
+    name, ctype = (filename or "").lower(), (content_type or "").lower()
+    if name.endswith((".xls", ".et")) or "excel" in ctype:
+        return "xls"
+    if name.endswith((".doc", ".wps", ".dot")) or "msword" in ctype:
+        return "doc" if not kinds or "doc" in kinds else "ole"
+    return "ole"
 
 
 def is_html(text: str, content_type: str | None = None, filename: str | None = None) -> bool:

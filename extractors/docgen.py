@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from extractors.formats import LEGACY_MARKERS, MONEY_UNITS, SECTIONS, TABLES, TEMPLATE_MARKERS, TableSpec
+from extractors.classify import DOC_KINDS
+from extractors.formats import (LEGACY_FIGURES, LEGACY_HEADINGS, LEGACY_MARKERS, LEGACY_SECTIONS, MONEY_UNITS, SECTIONS, TABLES,
+                                TEMPLATE_MARKERS, TableSpec)
 from extractors.rules import RULES
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "formats.md"
@@ -38,6 +40,25 @@ def _table(spec: TableSpec) -> list[str]:
     return out
 
 
+def _legacy() -> list[str]:
+    out = ["## Pre-2019 (legacy) reports", "",
+           "Template `legacy`: a statistics year up to 2018 without official tables, or a 2019/undated report laid out as",
+           "the 2008 regulation asked (two of these headings: " + _patterns(LEGACY_HEADINGS) + "). Sections follow the",
+           "2008 layout; each part takes the number of the statutory section with the same content, the fees part its own 7:",
+           "", "| # | heading | English | matched by |", "|---|---|---|---|"]
+    out += [f"| {s.number} | {s.heading} | {s.en} | {_patterns(s.patterns)}{' (anywhere)' if not s.ordered else ''} |"
+            for s in LEGACY_SECTIONS]
+    out += ["", "Figures they state become facts `(legacy, key, col)`: from a statistics table row or a `label：N` annex line",
+            "(**row/line**, numbering such as （一）/三、/1./其中： removed; a row with a parent counts only under its parent's row),",
+            "else from the first narrative sentence (**text**, `n` = the number), or a sentence stating there were none",
+            "(**zero**: value 0, `raw` = the words). Money in 万元.", "",
+            "| key | col | 统计表 indicator | English | row/line | text | zero |", "|---|---|---|---|---|---|---|"]
+    for f in LEGACY_FIGURES:
+        key = f"`{f.key}`" + (f" (under `{f.parent}`)" if f.parent else "")
+        out.append(f"| {key} | `{f.col}` | {f.label} | {f.en} | {_patterns(f.rows)} | {_patterns(f.text)} | {_patterns(f.zero)} |")
+    return out + [""]
+
+
 def render() -> str:
     lines = [
         "# Official report formats and quality rules",
@@ -60,7 +81,10 @@ def render() -> str:
     lines += ["", "## Template detection (by content, never by year)", "",
               "Each marker found in the official tables' text or the body is one vote; the larger count wins. Ties and",
               "marker-less tables are decided by the table 三 rows present (three （六） rows → 2021, one → 2019).",
-              "No markers and no tables: `legacy` when the report year is before 2019, else `unknown`.", ""]
+              "No official table (no t3/t4 fact): `legacy` for a statistics year up to 2018, or for a 2019/undated report in",
+              "the 2008 layout (below); else by markers, or `unknown`. Official tables are read by their content whatever the",
+              "year (a year before 2019 with them: warning `year.template_mismatch`). The statistics year is the period the",
+              "body states, else the title's year (`year.mismatch` when they differ).", ""]
     for tmpl, pats in TEMPLATE_MARKERS.items():
         lines.append(f"- **{tmpl}**: {_patterns(pats)}")
     lines.append(f"- legacy markers (a pre-2019 report stays recognisable): {_patterns(LEGACY_MARKERS)}")
@@ -69,7 +93,13 @@ def render() -> str:
         lines += [f"## {tmpl} template", ""]
         for key in ("t2", "t3", "t4"):
             lines += _table(TABLES[tmpl][key])
-    lines += ["## Quality rules", "", "Stable ids (the warehouse and alerts key on them). All findings are reported, not the first.", "",
+    lines += _legacy()
+    lines += ["## What a document is (`doc_kind`)", "",
+              "`report` for a report (readable or not: a report we could not read is `status = not_parsed` with its",
+              "reason in `unread`); for everything else one of these stable ids, with the free-text `reason`:", "",
+              "| doc_kind | what |", "|---|---|"]
+    lines += [f"| `{k}` | {v} |" for k, v in DOC_KINDS.items()]
+    lines += ["", "## Quality rules", "", "Stable ids (the warehouse and alerts key on them). All findings are reported, not the first.", "",
               "| rule | severity | 说明 | description |", "|---|---|---|---|"]
     for r in RULES.values():
         lines.append(f"| `{r.id}` | {r.severity} | {r.zh} | {r.en} |")

@@ -112,6 +112,9 @@ class SectionSpec:
     patterns: tuple[str, ...]
     en: str
     required: bool = True
+    #: False for a part that may sit anywhere in the report (the 2008 regulation's 收费及减免 part is printed before
+    #: or after 复议诉讼): it is matched once wherever it is and does not move the statutory order forward.
+    ordered: bool = True
 
 
 SECTIONS: tuple[SectionSpec, ...] = (
@@ -433,6 +436,114 @@ LEGACY_MARKERS: tuple[str, ...] = (
     r"申请.{0,8}件",
     r"同意公开",
     r"行政复议",
+)
+
+# --------------------------------------------------------------------------------------------
+# Pre-2019 ("legacy") reports: the 2008 regulation's free-form layout and the figures they state
+# --------------------------------------------------------------------------------------------
+
+#: The parts of a report written under the 2008 regulation (国务院令第492号 art. 32), in their usual order:
+#: 一、概述 二、主动公开政府信息情况 三、依申请公开政府信息情况 四、政府信息公开的收费及减免情况
+#: 五、因政府信息公开申请行政复议、提起行政诉讼的情况 六、存在的主要问题及改进措施 (七、其他需要报告的事项).
+#: Each part takes the number of the statutory (2019) section with the same content, so that analysts compare
+#: sections across the two regulations; the fees part, which the 2019 layout does not have (fees moved to table
+#: 二 item 八 and section 六), takes its own number 7.
+LEGACY_SECTIONS: tuple[SectionSpec, ...] = (
+    SectionSpec(1, "概述", (r"概述", r"概况", r"总体情况", r"基本情况"), "Overview"),
+    SectionSpec(2, "主动公开政府信息情况", (r"主动公开",), "Proactive disclosure"),
+    SectionSpec(3, "依申请公开政府信息情况", (r"依申请公开", r"申请公开", r"公开申请"), "Disclosure on application"),
+    SectionSpec(7, "政府信息公开的收费及减免情况", (r"收费", r"减免"), "Fees and fee waivers", required=False, ordered=False),
+    SectionSpec(4, "因政府信息公开申请行政复议、提起行政诉讼的情况", (r"行政复议", r"行政诉讼", r"复议.{0,6}诉讼", r"申诉"),
+                "Administrative review, litigation and complaints"),
+    SectionSpec(5, "存在的主要问题及改进措施", (r"存在的?(?:主要)?问题", r"问题.{0,6}(?:改进|措施|建议)", r"不足", r"改进(?:措施|情况|工作)"),
+                "Problems and improvements"),
+    SectionSpec(6, "其他需要报告的事项", (r"其他需要报告", r"其他事项", r"需要报告的", r"^其他$"), "Other matters", required=False),
+)
+
+#: Heading texts only the 2008 layout has: two of them make a report's structure legacy (see classify.detect_template).
+LEGACY_HEADINGS: tuple[str, ...] = (r"概述", r"依申请公开", r"收费(?:及|和|与|、)?减免|收费情况", r"因政府信息公开申请.{0,4}行政复议|提起行政诉讼")
+
+
+@dataclass(frozen=True)
+class LegacyFigure:
+    """One figure a pre-2019 report states, read as fact ``(legacy, key, col)``.
+
+    ``label`` is the indicator of the 2008-era 政府信息公开情况统计表 (most annexes print it); ``rows`` match that
+    indicator (and its short forms) as a table row label or a ``label：N`` line, on normalised text with the
+    numbering ("（一）", "三、", "1.", "其中：") removed; ``text`` match a narrative sentence ("全年共受理政府信息公开申请
+    12件") where the named group ``n`` is the number; ``zero`` match a sentence stating there were none ("未发生因政府信息
+    公开引起的行政复议、行政诉讼") — a stated 0, recorded with the words as ``raw``.  ``parent``: a sub-indicator that only
+    counts under its parent's row in a table (维持具体行政行为数 under 行政复议数量 or 行政诉讼数量).
+    """
+
+    key: str
+    label: str
+    en: str
+    rows: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    zero: tuple[str, ...] = ()
+    col: str = "total"
+    money: bool = False  # normalised to 万元 (default unit 万元 in tables, as on the 统计表; prose names its unit)
+    parent: str | None = None
+
+
+_N = r"(?P<n>\d[\d,]*(?:\.\d+)?|[零〇一二两三四五六七八九十]{1,3})"
+_GAP = r"[^,，。;；:：]{0,12}?"
+_NONE = r"(?:未|没有|无|均未|并未|尚未|暂无)"
+
+#: Declared most specific first: a table row or labelled line takes the first figure whose ``rows`` match.
+LEGACY_FIGURES: tuple[LegacyFigure, ...] = (
+    LegacyFigure("normative_documents_issued", "制发规范性文件总数", "Normative documents issued", rows=(r"制发规范性文件",)),
+    LegacyFigure("proactive_normative_documents", "其中：主动公开规范性文件数", "Normative documents disclosed proactively",
+                 rows=(r"规范性文件",),
+                 text=(r"(?:其中|包括)[^。;；]{0,8}?规范性文件(?:共)?" + _N + r"(?:件|条|个|份|项)",
+                       r"主动公开(?:了)?规范性文件(?:共)?" + _N + r"(?:件|条|个|份|项)")),
+    LegacyFigure("proactive_published", "主动公开政府信息数", "Government information disclosed proactively",
+                 rows=(r"^主动公开(?:政府)?信息(?:数|总数|条数|数量|总量)?(?:\(.*\))?$", r"^主动公开(?:数|总数|条数|数量|总量)?$",
+                       r"^公开政府信息(?:数|总数|条数)$"),
+                 text=(r"主动(?:向社会)?公开" + _GAP + r"信息(?:共计|共|总计|合计|总数|总量|数量)?(?:为|达到|达|有)?" + _N + r"(?:条|件|项)",)),
+    LegacyFigure("applications_on_time", "按时办结数", "Applications completed on time", rows=(r"按时办结",)),
+    LegacyFigure("applications_extended", "延期办结数", "Applications completed after an extension", rows=(r"延期办结",)),
+    LegacyFigure("applications_completed", "申请办结数", "Applications completed", rows=(r"办结(?:数|件数|数量)?$",)),
+    LegacyFigure("applications_answered", "申请答复数", "Applications answered", rows=(r"^(?:申请)?答复(?:数|件数|总数)$",)),
+    LegacyFigure("answered_already_public", "属于已主动公开范围数", "Answered: already disclosed", rows=(r"已主动公开",),
+                 text=(r"属于已(?:经)?主动公开(?:范围|内容)?(?:的)?" + _N + r"(?:件|条|个)",)),
+    LegacyFigure("partially_granted", "同意部分公开答复数", "Partially granted", rows=(r"部分公开",),
+                 text=(r"部分公开(?:答复)?(?:的)?" + _N + r"(?:件|条|个)",)),
+    LegacyFigure("denied", "不同意公开答复数", "Denied", rows=(r"不同意公开|不予公开",),
+                 text=(r"(?:不同意公开|不予公开)(?:答复)?(?:的)?" + _N + r"(?:件|条|个)",)),
+    LegacyFigure("granted", "同意公开答复数", "Granted", rows=(r"同意公开|予以公开",),
+                 text=(r"(?<![不分])(?:同意公开|予以公开)(?:答复)?(?:的)?" + _N + r"(?:件|条|个)",)),
+    LegacyFigure("not_this_agency", "不属于本行政机关公开数", "Not held by this agency", rows=(r"不属于本",),
+                 text=(r"不属于本(?:行政)?(?:机关|单位|部门)" + _GAP + _N + r"(?:件|条|个)",)),
+    LegacyFigure("not_exist", "申请信息不存在数", "Information does not exist", rows=(r"信息不存在",),
+                 text=(r"信息不存在(?:的)?" + _N + r"(?:件|条|个)",)),
+    LegacyFigure("applications_received", "收到申请数", "Applications received",
+                 rows=(r"收到(?:的)?(?:政府信息公开)?申请", r"受理(?:的)?(?:政府信息公开)?申请", r"^申请(?:总)?(?:数|件数|数量)$",
+                       r"^依申请公开(?:政府信息)?(?:数|件数|申请数|数量)?$", r"^受理(?:数|件数)$"),
+                 text=(r"(?:受理|收到|接到|接收|办理)" + _GAP + r"(?:申请|依申请公开(?:政府信息)?)(?:共计|共|总计|合计)?(?:为|达)?" + _N
+                       + r"(?:件|条|份|个|次|人次)",),
+                 zero=(_NONE + r"(?:收到|受理|接到|发生)" + _GAP + r"申请(?!人)",)),
+    LegacyFigure("review_upheld", "维持具体行政行为数", "Review: upheld", rows=(r"维持",), parent="review"),
+    LegacyFigure("review_corrected", "被依法纠错数", "Review: corrected", rows=(r"纠错|纠正",), parent="review"),
+    LegacyFigure("review_other", "其他情形数", "Review: other outcome", rows=(r"其他情形|其它情形",), parent="review"),
+    LegacyFigure("litigation_upheld", "维持具体行政行为或者驳回原告诉讼请求数", "Litigation: upheld or dismissed",
+                 rows=(r"维持|驳回",), parent="litigation"),
+    LegacyFigure("litigation_corrected", "被依法纠错数", "Litigation: corrected", rows=(r"纠错|纠正",), parent="litigation"),
+    LegacyFigure("litigation_other", "其他情形数", "Litigation: other outcome", rows=(r"其他情形|其它情形",), parent="litigation"),
+    LegacyFigure("review", "行政复议数量", "Administrative reviews", rows=(r"行政复议",),
+                 text=(r"行政复议(?:案件|申请)?(?:共|共计)?(?:为)?" + _N + r"(?:件|起|宗|次|个)",),
+                 zero=(_NONE + r"(?:发生|收到|出现|有|涉及|接到)?" + r"[^,，。;；]{0,16}?行政复议",)),
+    LegacyFigure("litigation", "行政诉讼数量", "Administrative lawsuits", rows=(r"行政诉讼",),
+                 text=(r"行政诉讼(?:案件)?(?:共|共计)?(?:为)?" + _N + r"(?:件|起|宗|次|个)",),
+                 zero=(_NONE + r"(?:发生|收到|出现|有|涉及|接到)?" + r"[^,，。;；]{0,22}?诉讼",)),
+    LegacyFigure("complaints", "举报投诉数量", "Complaints (申诉/举报投诉)", rows=(r"举报投诉|投诉举报|申诉",),
+                 text=(r"(?:申诉|举报投诉|投诉举报)(?:案件)?(?:共|共计)?(?:为)?" + _N + r"(?:件|起|宗|次|个)",),
+                 zero=(_NONE + r"(?:发生|收到|出现|有|涉及|接到)?" + r"[^,，。;；]{0,26}?(?:申诉|举报投诉|投诉举报)",)),
+    LegacyFigure("fees_collected", "依申请公开信息收取的费用", "Fees collected for disclosure on application (10k yuan)",
+                 rows=(r"收取(?:的)?费用|收费(?:金额|数额|总额)?$",), col="amount_10k_yuan", money=True,
+                 text=(r"收取" + _GAP + r"费(?:用)?(?:共|共计|合计)?(?:为)?" + r"(?P<n>\d[\d,]*(?:\.\d+)?)(?P<unit>万元|元)",),
+                 zero=(r"(?:未|没有|不|无|均未|并未)(?:向申请人)?收取(?:任何)?" + _GAP + r"费(?:用)?", r"无收费|零收费")),
 )
 
 #: Money unit factors to 万元.

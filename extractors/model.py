@@ -44,7 +44,7 @@ class Table:
 
 @dataclass(slots=True)
 class Fact:
-    table: str  # t2 | t3 | t4
+    table: str  # t2 | t3 | t4 | legacy (a figure stated by a pre-2019 report, see formats.LEGACY_FIGURES)
     row: str
     col: str
     value: float | int | None  # None = printed as not applicable ("/", "—")
@@ -53,6 +53,9 @@ class Fact:
     grid_row: int = -1
     grid_col: int = -1
     implicit_zero: bool = False  # blank cell read as 0
+    #: Provenance of a figure read from prose (legacy reports): the sentence as printed; None for a table cell
+    #: (then table_index / grid_row / grid_col say where it is).
+    sentence: str | None = None
 
 
 @dataclass(slots=True)
@@ -91,6 +94,10 @@ class Report:
     #: font without a text map): why.  Such a report is ``not_parsed`` whatever else it has, so that an analyst
     #: never reads a county we failed to read as a county with zero applications.
     unread: str | None = None
+    #: What a non-report is, stable and machine-usable: one of :data:`extractors.classify.DOC_KINDS` (``notice``,
+    #: ``interpretation``, ``summary``, ``list``, ``anti_crawl``, ``placeholder``, ``other_report``, ``not_a_report`` …);
+    #: ``reason`` says why in words.  Read it through :attr:`document_kind` (``report`` for a report).
+    doc_kind: str | None = None
 
     # ----------------------------------------------------------------- derived
 
@@ -100,6 +107,11 @@ class Report:
         if not self.is_report or self.unread:
             return "not_parsed"
         return "malformed" if any(f.severity == "error" for f in self.findings) else "ok"
+
+    @property
+    def document_kind(self) -> str:
+        """``report`` for a report (readable or not), else the non-report's kind (``not_a_report`` when unset)."""
+        return "report" if self.is_report else (self.doc_kind or "not_a_report")
 
     def fact(self, table: str, row: str, col: str) -> Fact | None:
         for f in self.facts:
@@ -133,12 +145,18 @@ class Report:
             "template": self.template,
             "status": self.status,
             "unread": self.unread,
+            "doc_kind": self.document_kind,
             "sections": [{"number": s.number, "heading": s.heading, "text": s.text} for s in self.sections],
-            "facts": [
-                {"table": f.table, "row": f.row, "col": f.col, "value": f.value, "raw": f.raw} for f in self.facts
-            ],
+            "facts": [_fact_json(f) for f in self.facts],
             "findings": [{"rule": f.rule, "severity": f.severity, "message": f.message} for f in self.findings],
         }
 
     def dumps(self, **kw: Any) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False, **kw)
+
+
+def _fact_json(f: Fact) -> dict[str, Any]:
+    out: dict[str, Any] = {"table": f.table, "row": f.row, "col": f.col, "value": f.value, "raw": f.raw}
+    if f.sentence is not None:
+        out["sentence"] = f.sentence
+    return out

@@ -46,12 +46,29 @@ RULES: dict[str, Rule] = {
         Rule("table.cells_missing", "warning", "法定表格缺少单元格", "A required table lacks some of its cells"),
         Rule("report.attachment_only", "info", "正文仅提供附件（报告内容在附件中）",
              "The page only links the report as an attachment (PDF/DOC/XLS…); the content is read from the attachment"),
-        Rule("table.image", "warning", "表格以图片形式发布", "Tables published as images (图片版)"),
-        Rule("year.mismatch", "warning", "标题年份与统计期限年份不一致", "Report year in the title differs from the statistics period"),
+        Rule("table.image", "error", "统计表格以图片形式发布，无法读取（无表三数据时报告为未解析）",
+             "Statistics tables published as images (图片版, scanned pages): not readable; without table 三 facts the report is not_parsed"),
+        Rule("year.mismatch", "error", "标题年份与正文统计期限年份不一致（以统计期限为准）",
+             "The title's year differs from the statistics period stated in the body (the period's year is used)"),
         Rule("text.table_mismatch", "warning", "正文所述申请数、行政复议数与表三、表四不一致",
              "Applications / administrative reviews stated in the text differ from tables 3 / 4"),
+        Rule("converter.missing", "warning", "未安装 .doc/.wps 转换工具（antiword、catdoc、LibreOffice），报告未解析",
+             "No converter for a legacy office file (.doc/.wps/.rtf) is installed: the report is not_parsed"),
+        Rule("converter.failed", "warning", "转换工具无法读取该 .doc/.wps 文件，报告未解析",
+             "Every converter failed on the legacy office file (broken, encrypted, timeout): the report is not_parsed"),
+        Rule("legacy.no_figures", "warning", "2019年以前的报告未能读取任何统计数字，报告未解析",
+             "A pre-2019 report from which no figure could be read: not_parsed, never a report with zero facts"),
+        Rule("legacy.mismatch", "warning", "2019年以前的报告正文所述数字与其统计表不一致",
+             "A pre-2019 report's text states a figure that differs from its statistics annex (the annex is kept)"),
+        Rule("year.template_mismatch", "warning", "统计年度早于2019年，但表格为2019年后的官方格式",
+             "The statistics year is before 2019 but the tables follow an official format (2019+): check the year"),
     )
 }
+
+
+def finding(rule: str, message: str, **kw) -> Finding:
+    """A finding of ``rule`` with the catalogue's severity (for the engine's guards and the readers' notes)."""
+    return Finding(rule, RULES[rule].severity, message, **kw)
 
 def note_findings(notes: list[tuple[str, str]]) -> list[Finding]:
     """What a reader noticed (``Document.notes``) as findings, with the severity of the rule catalogue."""
@@ -226,11 +243,16 @@ def _structure_rules(report: Report, official: bool) -> list[Finding]:
 
 
 def _year_rule(report: Report) -> list[Finding]:
+    out: list[Finding] = []
     ty = md.title_year(report.title)
     py = md.period_year(report.text)
     if ty and py and ty != py:
-        return [_finding("year.mismatch", f"title says {ty} but the statistics period is {py}", expected=float(ty), actual=float(py))]
-    return []
+        out.append(_finding("year.mismatch", f"the title says {ty} but the statistics period stated in the body is {py}: "
+                            f"the report is taken as the {py} report", expected=float(ty), actual=float(py)))
+    if report.template in ("2019", "2021") and report.year is not None and report.year < 2019:
+        out.append(_finding("year.template_mismatch", f"statistics year {report.year} but the tables follow the "
+                            f"{report.template} format, which applies from 2019", actual=float(report.year)))
+    return out
 
 
 _RECEIVED = re.compile(r"(?:收到|受理|接收|接到|新收)[^。；;，,]{0,24}?申请(?:共|数量为|数为|数|总数)?\s*(\d+)\s*(?:件|个|份|条)")

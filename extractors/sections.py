@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from extractors.document import Block
-from extractors.formats import SECTIONS, normalise_label
+from extractors.formats import SECTIONS, SectionSpec, normalise_label
 
 _TOP = re.compile(r"^(?:[一二三四五六七八九十]{1,2}\s*[、.．,，]|第[一二三四五六七八九十]{1,2}(?:部分|章|项)[、.．:：\s]?|[1-9]\s*[、.．](?!\d))")
 _MAX_HEADING = 40
@@ -60,42 +60,55 @@ def _glued(text: str) -> tuple[str, str] | None:
     return (head.strip(), rest) if rest else None
 
 
-def match_section(heading: str, after: int, relaxed: bool = False) -> int | None:
+def match_section(heading: str, after: int, relaxed: bool = False, layout: tuple[SectionSpec, ...] = SECTIONS,
+                  used: frozenset[int] = frozenset()) -> int | None:
+    """Number of the section ``heading`` starts, taking only sections that come after position ``after`` of
+    ``layout`` (for the statutory layout, position = number) or an unordered one not ``used`` yet."""
+    pos = _match_pos(heading, after, relaxed, layout, used)
+    return None if pos is None else layout[pos - 1].number
+
+
+def _match_pos(heading: str, after: int, relaxed: bool, layout: tuple[SectionSpec, ...], used: frozenset[int]) -> int | None:
+    """1-based position in ``layout`` of the section ``heading`` starts (see :func:`match_section`)."""
     body = normalise_label((_RELAXED if relaxed else _TOP).sub("", heading, count=1))
-    if relaxed:  # unnumbered or （一）-numbered: the heading must be (nearly) the statutory heading itself
-        for spec in SECTIONS:
-            if spec.number > after and (body == normalise_label(spec.heading) or (
-                    len(body) <= len(spec.heading) + 6 and re.search(spec.patterns[0], body) and body.endswith(("情况", "事项")))):
-                return spec.number
-        return None
-    for spec in SECTIONS:
-        if spec.number <= after:
+    for pos, spec in enumerate(layout, 1):
+        if (pos <= after and spec.ordered) or (not spec.ordered and pos in used):
             continue
-        if any(re.search(p, body) for p in spec.patterns):
-            return spec.number
+        if relaxed:  # unnumbered or （一）-numbered: the heading must be (nearly) the statutory heading itself
+            if body == normalise_label(spec.heading) or (
+                    len(body) <= len(spec.heading) + 6 and re.search(spec.patterns[0], body) and body.endswith(("情况", "事项"))):
+                return pos
+        elif any(re.search(p, body) for p in spec.patterns):
+            return pos
     return None
 
 
-def find_headings(blocks: list[Block], start: int = 0, end: int | None = None) -> list[tuple[int, int, str, str]]:
-    """``[(block_index, statutory_number, heading_as_printed, rest_of_block)]`` in order."""
+def find_headings(blocks: list[Block], start: int = 0, end: int | None = None,
+                  layout: tuple[SectionSpec, ...] = SECTIONS) -> list[tuple[int, int, str, str]]:
+    """``[(block_index, section_number, heading_as_printed, rest_of_block)]`` in order.
+
+    ``layout`` is the statutory one by default; :data:`extractors.formats.LEGACY_SECTIONS` for a pre-2019 report."""
     # Chinese-numbered headings (一、/第一部分) first: when they give three sections or more, Arabic-numbered
     # lines ("1.主动公开情况。…", sub-items of 总体情况) are sub-items and must not claim sections
-    chinese = _find(blocks, start, end, relaxed=False, arabic=False)
+    chinese = _find(blocks, start, end, relaxed=False, layout=layout, arabic=False)
     if len(chinese) >= 3:
         return chinese
-    strict = _find(blocks, start, end, relaxed=False)
+    strict = _find(blocks, start, end, relaxed=False, layout=layout)
     if len(strict) >= 3:
         return strict
-    relaxed = _find(blocks, start, end, relaxed=True)
+    relaxed = _find(blocks, start, end, relaxed=True, layout=layout)
     return relaxed if len(relaxed) > len(strict) else strict
 
 
 _ARABIC = re.compile(r"^[1-9]\s*[、.．]")
 
 
-def _find(blocks: list[Block], start: int, end: int | None, relaxed: bool, arabic: bool = True) -> list[tuple[int, int, str, str]]:
+def _find(blocks: list[Block], start: int, end: int | None, relaxed: bool, layout: tuple[SectionSpec, ...],
+          arabic: bool = True) -> list[tuple[int, int, str, str]]:
     out: list[tuple[int, int, str, str]] = []
     last = 0
+    used: set[int] = set()
+    final = len(layout)
     end = len(blocks) if end is None else end
     for i in range(start, end):
         b = blocks[i]
@@ -106,11 +119,15 @@ def _find(blocks: list[Block], start: int, end: int | None, relaxed: bool, arabi
         h = heading_of(b.text, relaxed)
         if not h:
             continue
-        number = match_section(h[0], last, relaxed)
-        if number is None:
+        pos = _match_pos(h[0], last, relaxed, layout, frozenset(used))
+        if pos is None:
             continue
-        out.append((i, number, h[0], h[1]))
-        last = number
-        if number == 6:
+        spec = layout[pos - 1]
+        out.append((i, spec.number, h[0], h[1]))
+        if spec.ordered:
+            last = pos
+        else:
+            used.add(pos)
+        if pos == final:
             break
     return out

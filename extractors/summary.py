@@ -13,7 +13,7 @@ def print_summary(report: Report, source: str, console: Console | None = None) -
     con = console or Console()
     con.print(f"[bold]{source}[/bold]")
     if not report.is_report:
-        con.print(f"[yellow]not a report[/yellow]: {report.reason}")
+        con.print(f"[yellow]not a report[/yellow] ({report.document_kind}): {report.reason}")
         if report.title:
             con.print(f"title: {report.title}")
         return
@@ -21,6 +21,8 @@ def print_summary(report: Report, source: str, console: Console | None = None) -
     con.print(f"agency:    {report.agency or '—'}")
     con.print(f"year:      {report.year or '—'}    published: {report.published or '—'}    template: {report.template}"
               f"    status: {report.status}    encoding: {report.encoding or '—'}")
+    if report.unread:
+        con.print(f"[red]not read[/red]: {report.unread}")
     con.print("[bold]sections[/bold]")
     numbers = {s.number for s in report.sections}
     for s in report.sections:
@@ -54,6 +56,12 @@ def print_summary(report: Report, source: str, console: Console | None = None) -
     n2 = sum(1 for k in fm if k[0] == "t2")
     if n2:
         con.print(f"表二: {n2} facts")
+    legacy = [f for f in report.facts if f.table == "legacy"]
+    if legacy:
+        con.print("[bold]legacy figures[/bold] (pre-2019 report)")
+        for f in legacy:
+            where = f"“{f.sentence[:50]}”" if f.sentence else f"table #{f.table_index} row {f.grid_row}"
+            con.print(f"  {f.row:30} {f.value!s:>8}  {where}")
     if report.attachments:
         con.print(f"attachments: {len(report.attachments)}")
         for a in report.attachments[:10]:

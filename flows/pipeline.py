@@ -207,7 +207,8 @@ def extract_portal(
 
 
 def _is_complete_report(report: Any) -> bool:
-    return report is not None and report.is_report and any(f.table == "t3" for f in report.facts)
+    # table 三 read, or the figures of a pre-2019 report (its .doc copy must not replace a page that was read)
+    return report is not None and report.is_report and not report.unread and any(f.table in ("t3", "legacy") for f in report.facts)
 
 
 def _mark_supplements(documents: list[Any], crawl: Any, settings: Settings, archive: Any) -> Any:

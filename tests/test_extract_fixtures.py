@@ -57,6 +57,8 @@ def test_fixture_matches_golden(path: Path) -> None:
         want2 = {("t2", row, col): v for row, cols in exp["t2"].items() for col, v in cols.items()}
         got2 = {k: v for k, v in r.fact_map().items() if k[0] == "t2"}
         assert got2 == pytest.approx(want2)
+    if exp.get("legacy") is not None:  # figures stated by a pre-2019 report (table legacy)
+        assert {f.row: f.value for f in r.facts if f.table == "legacy"} == exp["legacy"]
     assert sorted({f.rule for f in r.findings}) == exp["findings"], [f.message for f in r.findings]
     assert len(r.images) == exp["images"]
     assert r.attachments == exp["attachments"]

@@ -69,6 +69,8 @@ def test_realworld_fixture(path: Path) -> None:
         assert sum(1 for f in r.facts if f.implicit_zero) == exp["implicit_zero"]
     if exp.get("legacy_stats"):
         assert any(t.kind == "legacy_stats" for t in r.tables)
+    if exp.get("legacy") is not None:
+        assert {f.row: f.value for f in r.facts if f.table == "legacy"} == exp["legacy"]
 
 
 def _report(name: str):
@@ -111,7 +113,9 @@ def test_space_separated_text_tables_are_tables() -> None:
 
 def test_legacy_statistics_table_is_not_table_four() -> None:
     _, r = _report("legacy-2015-stats.html")
-    assert [t.kind for t in r.tables] == ["legacy_stats"] and r.facts == []
+    assert [t.kind for t in r.tables] == ["legacy_stats"] and {f.table for f in r.facts} == {"legacy"}
+    f = r.fact("legacy", "review_upheld", "total")  # 维持具体行政行为数 under 行政复议数量, read from its own cell
+    assert (f.value, f.table_index, r.tables[0].grid[f.grid_row][f.grid_col]) == (1, 0, "1")
 
 
 def test_body_title_replaces_a_site_name_title() -> None:

@@ -155,11 +155,13 @@ def test_heading_printed_as_table_caption_and_head_meta() -> None:
     assert r.published.isoformat() == "2022-01-28" and r.agency == "某县审计局"
 
 
-def test_attachment_only_page_is_not_malformed() -> None:
+def test_attachment_only_page_is_not_malformed_and_never_ok() -> None:
+    """The page carries no numbers: it is a report we did not read here (not_parsed, naming the attachment), not a
+    malformed one and never an ``ok`` report with zero facts (the pipeline reads the attachment as the report)."""
     html = ("<html><body><h1>某县林业局2022年政府信息公开工作年度报告</h1><div class='content'><p>详见附件。</p>"
             "<p><a href='/files/2022nb.pdf'>某县林业局2022年政府信息公开工作年度报告.pdf</a></p></div></body></html>")
     r = extract(html.encode(), url="http://www.x.gov.cn/lyj/gknb/t1.html")
-    assert r.is_report and r.status == "ok"
+    assert r.is_report and r.status == "not_parsed" and "http://www.x.gov.cn/files/2022nb.pdf" in r.unread
     assert r.attachments == ["http://www.x.gov.cn/files/2022nb.pdf"]
     assert [f.rule for f in r.findings] == ["report.attachment_only"]
 

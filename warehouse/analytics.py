@@ -124,7 +124,8 @@ FACTS = View(
     "Canonical cells of tables 二/三/四 of the latest revision of each report; keys are listed under *Fact keys*.",
     (
         V("report_id", "VARCHAR", "报告ID", "Report."),
-        V("tbl", "VARCHAR", "表", "t2 (主动公开) | t3 (依申请公开) | t4 (行政复议、行政诉讼)."),
+        V("tbl", "VARCHAR", "表", "t2 (主动公开) | t3 (依申请公开) | t4 (行政复议、行政诉讼) | "
+          "legacy (figures a pre-2019 report states, keys in docs/formats.md)."),
         V("row_key", "VARCHAR", "行", "Canonical row key (see Fact keys)."),
         V("col_key", "VARCHAR", "列", "Canonical column key (see Fact keys)."),
         V("value", "DOUBLE", "数值", "Value; money in 万元; NULL when printed as not applicable (/, —)."),

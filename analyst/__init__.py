@@ -20,7 +20,7 @@ from typing import Iterable
 
 from analyst.snapshot import SnapshotRefused
 
-__all__ = ["PageResult", "SnapshotRefused", "default_out_path", "write_page"]
+__all__ = ["PageOutcome", "PageResult", "SnapshotRefused", "default_out_path", "publish_page", "write_page"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +86,29 @@ def write_page(
         raise
     return PageResult(out, len(body), len(page.reports), len(page.findings), time.perf_counter() - t0,
                       snap.schema_version, snap.upgraded, dd_bytes)
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    """What the nightly run reports about its page: where it is, or why there is none."""
+
+    path: str | None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def publish_page(db_path: str | Path, out_path: str | Path | None = None) -> PageOutcome:
+    """The nightly flow's call, after the snapshot is published: best effort, never raises.
+
+    A page that cannot be written (disk full, a bug here) is logged and reported in the run summary; it
+    must not fail a run whose data is already loaded and published.
+    """
+    import logging
+
+    try:
+        res = write_page(db_path, out_path)
+    except Exception as e:  # noqa: BLE001 - see above
+        msg = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"[:300]
+        logging.getLogger("ogi.analyst").warning("analyst page not written: %s", msg)
+        return PageOutcome(None, msg)
+    return PageOutcome(str(res.path), None, res.seconds)

@@ -123,22 +123,24 @@ def load(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> Page
                              FROM analytics.missing_reports r WHERE {Filters.where()}""", filters.params())
     missing = [m for m in missing if m["portal_id"] in portal_idx]
 
-    # issuers: every (portal, agency) with a report, plus those only known from a missing-report finding
+    # issuers: every (portal, agency) with a report in any year (a year filter must not hide who is missing),
+    # plus those only known from a missing-report finding; the latest name and type win
     issuers: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in sorted(reps, key=lambda r: (r["year"] or 0)):  # the latest name and type win
-        key = (r["portal_id"], r["agency_key"])
-        i = issuers.setdefault(key, {"portal": portal_idx[r["portal_id"]], "key": r["agency_key"], "first_year": None})
-        if r["agency"]:
-            i["name"] = r["agency"]
-        i["type"] = r["issuer_type"] or i.get("type") or "other"
-        live = not r["withdrawn"] and r["status"] != "not_parsed" and r["year"] is not None
-        if live and (i["first_year"] is None or r["year"] < i["first_year"]):
-            i["first_year"] = r["year"]
+    for pid, key, name, itype, first in con.execute("""
+            SELECT portal_id, coalesce(agency_key, agency, '') AS k, arg_max(agency, coalesce(year, 0)),
+                   arg_max(issuer_type, coalesce(year, 0)),
+                   min(year) FILTER (WHERE NOT withdrawn AND status <> 'not_parsed')
+            FROM analytics.reports
+            WHERE ?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], portal_id)
+            GROUP BY portal_id, k""", [filters.portals, filters.portals]).fetchall():
+        if pid in portal_idx:
+            issuers[(pid, key)] = {"portal": portal_idx[pid], "key": key, "name": name, "type": itype or "other",
+                                   "first_year": first}
     for m in missing:
         i = issuers.setdefault((m["portal_id"], m["agency_key"]),
                                {"portal": portal_idx[m["portal_id"]], "key": m["agency_key"], "first_year": m["year"] - 1})
-        i.setdefault("name", m["agency"])
-        i.setdefault("type", m["issuer_type"] or "other")
+        i["name"] = i.get("name") or m["agency"]
+        i["type"] = i.get("type") or m["issuer_type"] or "other"
     ordered = sorted(issuers.items(), key=lambda kv: (kv[1]["portal"], ISSUER_ORDER.get(kv[1]["type"], 9),
                                                       kv[1].get("name") or kv[1]["key"] or ""))
     issuer_idx = {k: n for n, (k, _) in enumerate(ordered)}

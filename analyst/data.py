@@ -25,9 +25,8 @@ from analyst.labels import ISSUER_ORDER, STATE_RANK
 #: Report columns sent to the page, in this order (the page reads them by these names).
 REPORT_FIELDS = (
     "id", "portal", "issuer", "year", "template", "status", "published", "late", "url", "title", "agency",
-    "kind", "revision", "sha256", "n_errors", "withdrawn", "deadline", "image_only", "duplicate", "reason",
-    "first_seen", "last_changed",
-)
+    "kind", "revision", "n_errors", "withdrawn", "deadline", "image_only", "duplicate", "reason",
+)  # the archive hash and load times are provenance: they travel in the drill-down chunk (analyst.drilldown)
 
 
 @dataclass
@@ -109,7 +108,7 @@ def load(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> Page
     reps = _rows(con, f"""
         SELECT r.report_id, r.portal_id, coalesce(r.agency_key, r.agency, '') AS agency_key, r.agency, r.issuer_type,
                r.year, r.template, r.status, r.published_date, r.late, r.url, r.title, r.kind, r.revision,
-               r.document_sha256, r.n_errors, r.withdrawn, r.deadline, r.reason, r.first_seen_at, r.last_changed_at,
+               r.n_errors, r.withdrawn, r.deadline, r.reason,
                coalesce(x.image_only, false) AS image_only, coalesce(x.duplicate, false) AS duplicate
         FROM analytics.reports r
         LEFT JOIN (SELECT report_id, bool_or(rule = 'table.image') AS image_only,
@@ -152,8 +151,8 @@ def load(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> Page
     reports = [[
         r["report_id"], portal_idx[r["portal_id"]], issuer_idx[(r["portal_id"], r["agency_key"])], r["year"],
         r["template"], r["status"], _iso(r["published_date"]), r["late"], _safe_url(r["url"]), r["title"], r["agency"],
-        r["kind"], r["revision"], r["document_sha256"], r["n_errors"], r["withdrawn"], _iso(r["deadline"]),
-        r["image_only"], r["duplicate"], r["reason"], _iso(r["first_seen_at"]), _iso(r["last_changed_at"]),
+        r["kind"], r["revision"], r["n_errors"], r["withdrawn"], _iso(r["deadline"]),
+        r["image_only"], r["duplicate"], r["reason"],
     ] for r in reps]
 
     # years: the coverage range of the portals shown, plus every report year

@@ -23,11 +23,15 @@ TEXT_LIMIT = 20_000  # characters of the body text shown when no section was fou
 
 
 def payloads(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, str]:
-    """report_id → its drill-down JSON (an object with ``f`` facts, ``s`` sections, ``v`` revisions, ``t`` text)."""
+    """report_id → its drill-down JSON: ``f`` facts, ``s`` sections, ``v`` revisions, ``t`` body text (only when no
+    section was found), ``p`` provenance (archive sha256, first seen, last changed)."""
     sql = f"""
-    WITH sel AS (SELECT r.report_id, r.revision FROM analytics.reports r WHERE {Filters.where()}),
+    WITH sel AS (SELECT r.report_id, r.revision,
+                        to_json(json_array(r.document_sha256, strftime(r.first_seen_at, '%Y-%m-%d %H:%M:%S'),
+                                           strftime(r.last_changed_at, '%Y-%m-%d %H:%M:%S')))::VARCHAR AS p
+                 FROM analytics.reports r WHERE {Filters.where()}),
     f AS (SELECT f.report_id,
-                 to_json(list(json_array(f.tbl || '|' || f.row_key || '|' || f.col_key, f.raw, f.value,
+                 to_json(list(json_array(f.tbl || '|' || f.row_key || '|' || f.col_key, f.raw,
                                          f.implicit_zero, f.table_index, f.grid_row, f.grid_col)
                               ORDER BY f.tbl, f.table_index, f.grid_row, f.grid_col))::VARCHAR AS j
           FROM main.facts f JOIN sel USING (report_id, revision) GROUP BY f.report_id),
@@ -39,14 +43,14 @@ def payloads(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, str]
                                          v.document_sha256, v.content_hash) ORDER BY v.revision))::VARCHAR AS j
           FROM main.report_revisions v JOIN (SELECT DISTINCT report_id FROM sel) USING (report_id) GROUP BY v.report_id),
     t AS (SELECT v.report_id, v.text FROM main.report_revisions v JOIN sel USING (report_id, revision))
-    SELECT sel.report_id, f.j, s.j, v.j,
+    SELECT sel.report_id, sel.p, f.j, s.j, v.j,
            CASE WHEN coalesce(s.n, 0) = 0 THEN to_json(left(t.text, {TEXT_LIMIT}))::VARCHAR END
     FROM sel LEFT JOIN f USING (report_id) LEFT JOIN s USING (report_id) LEFT JOIN v USING (report_id)
     LEFT JOIN t USING (report_id)
     """
     out = {}
-    for rid, fj, sj, vj, tj in con.execute(sql, filters.params()).fetchall():
-        out[rid] = f'{{"f":{fj or "[]"},"s":{sj or "[]"},"v":{vj or "[]"},"t":{tj or "null"}}}'
+    for rid, pj, fj, sj, vj, tj in con.execute(sql, filters.params()).fetchall():
+        out[rid] = f'{{"p":{pj},"f":{fj or "[]"},"s":{sj or "[]"},"v":{vj or "[]"},"t":{tj or "null"}}}'
     return out
 
 
@@ -60,7 +64,7 @@ def chunks(report_ids: list[str], bodies: dict[str, str]) -> tuple[list[str], li
     for start in range(0, len(report_ids), CHUNK_REPORTS):
         part = report_ids[start:start + CHUNK_REPORTS]
         body = "[" + ",".join(bodies.get(r, "null") for r in part) + "]"
-        encoded.append(base64.b64encode(gzip.compress(body.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii"))
+        encoded.append(base64.b64encode(gzip.compress(body.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii"))
         where.extend([len(encoded) - 1] * len(part))
     return encoded, where
 

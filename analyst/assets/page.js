@@ -426,7 +426,7 @@
     history.replaceState(null, "", "#r=" + r.id);
     let dd;
     try { dd = await drillData(ri); } catch (e) { body.replaceChildren(el("p", { class: "sev-error", text: "无法解码详情 / cannot decode the drill-down: " + e })); return; }
-    body.replaceChildren(...drillContent(ri, dd || { f: [], s: [], v: [], t: null }));
+    body.replaceChildren(...drillContent(ri, dd || { p: [], f: [], s: [], v: [], t: null }));
     body.dataset.report = r.id;
     dlg.dataset.ready = "1";
   }
@@ -440,7 +440,7 @@
       ` · 发布 ${r.published || "日期不明"} · 截止 ${r.deadline || "–"}${r.late ? "（逾期）" : ""}${r.withdrawn ? " · 已撤下 withdrawn" : ""}`));
     const prov = el("div", { class: "prov" },
       "原文 source: ", r.url ? el("a", { href: r.url, target: "_blank", rel: "noopener noreferrer", text: r.url }) : "–", el("br"),
-      "原始文档哈希 archive sha256: ", el("code", { text: r.sha256 || "–" }), ` · 修订 revision ${r.revision} · ${r.kind || ""} · 首次发现 ${r.first_seen || "–"} · 最近变更 ${r.last_changed || "–"}`);
+      "原始文档哈希 archive sha256: ", el("code", { text: dd.p[0] || "–" }), ` · 修订 revision ${r.revision} · ${r.kind || ""} · 首次发现 ${dd.p[1] || "–"} · 最近变更 ${dd.p[2] || "–"}`);
     if (dd.v.length) {
       prov.append(el("br"), "修订历史 revisions: ", dd.v.map(([n, at, run, status, sha]) => `#${n} ${at} (${status}, run ${run}, ${String(sha || "").slice(0, 12)})`).join(" · "));
     }
@@ -474,9 +474,9 @@
             const x = facts.get(key);
             used.add(key);
             const why = bad.get(key);
-            const td = el("td", { dataset: { key }, class: [why ? "bad" : "", x ? (x[3] ? "iz" : "") : "absent"].filter(Boolean).join(" ") || null,
-              title: `${rk} / ${ck} (${ren} / ${cen})` + (x ? `\n原文 printed: “${x[1] ?? ""}”${x[3] ? "（空白计零 blank read as 0）" : ""}\n位置 table ${x[4]}, row ${x[5]}, col ${x[6]}` : "\n未读到 not read") + (why ? "\n" + why : ""),
-              text: x ? (x[1] === "" || x[1] === null ? (x[3] ? "0" : "") : x[1]) : "" });
+            const td = el("td", { dataset: { key }, class: [why ? "bad" : "", x ? (x[2] ? "iz" : "") : "absent"].filter(Boolean).join(" ") || null,
+              title: `${rk} / ${ck} (${ren} / ${cen})` + (x ? `\n原文 printed: “${x[1] ?? ""}”${x[2] ? "（空白计零 blank read as 0）" : ""}\n位置 table ${x[3]}, row ${x[4]}, col ${x[5]}` : "\n未读到 not read") + (why ? "\n" + why : ""),
+              text: x ? (x[1] === "" || x[1] === null ? (x[2] ? "0" : "") : x[1]) : "" });
             tr.append(td);
           }
           t.append(tr);

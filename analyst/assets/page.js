@@ -191,12 +191,14 @@
   function changesTable(ri, rev, changes) {
     const t = el("table", { class: "changes" });
     t.append(el("caption", { class: "en", text: `修订 revision ${rev - 1} → ${rev}: ${changes.length} 个单元格变化 cells changed` }));
-    for (const [tbl, row, col, oldRaw, newRaw] of changes.slice(0, 30)) {
+    const line = ([tbl, row, col, oldRaw, newRaw]) => {
       const k = keyLabel(tbl, row, col, R[ri].template);
-      t.append(el("tr", { title: k.en }, el("td", { text: k.zh }), el("td", null, el("span", { class: "old", text: oldRaw ?? "（无）" }), " → ", el("span", { class: "new", text: newRaw ?? "（无）" }))));
-    }
-    if (changes.length > 30) t.append(el("tr", null, el("td", { colspan: 2, text: `… 另有 ${changes.length - 30} 处 / more` })));
-    return t;
+      return el("tr", { title: k.en }, el("td", { text: k.zh }), el("td", null, el("span", { class: "old", text: oldRaw ?? "（无）" }), " → ", el("span", { class: "new", text: newRaw ?? "（无）" })));
+    };
+    changes.slice(0, 8).forEach((c) => t.append(line(c)));
+    if (changes.length <= 8) return t;
+    const more = el("table", { class: "changes" }, ...changes.slice(8).map(line));
+    return el("div", null, t, el("details", null, el("summary", { class: "en", text: `另有 ${changes.length - 8} 处变化 / ${changes.length - 8} more` }), more));
   }
   function errorList(ri) {
     const errs = F.filter((f) => f.report === ri && f.severity === "error");
@@ -459,7 +461,7 @@
     const facts = new Map(dd.f.map((x) => [x[0], x]));
     const used = new Set();
     const specs = L.tables[r.template];
-    for (const tkey of ["t2", "t3", "t4"]) {
+    for (const tkey of ["t3", "t4", "t2"]) {  // the tables the arithmetic rules check come first
       const spec = specs && specs[tkey];
       const mine = dd.f.filter((x) => x[0].startsWith(tkey + "|"));
       if (!spec || !mine.length) continue;

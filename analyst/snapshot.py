@@ -20,7 +20,7 @@ import duckdb
 
 from warehouse import schema
 from warehouse.analytics import VIEWS
-from warehouse.db import WarehouseMissing, connect_readonly, open_writer, work_path
+from warehouse.db import connect_readonly, open_writer, work_path
 
 
 class SnapshotRefused(Exception):
@@ -65,9 +65,7 @@ def open_snapshot(db_path: str | Path) -> Iterator[Snapshot]:
     """A read-only connection to the analytics views of ``db_path`` (upgraded on a temp copy if old)."""
     path = Path(db_path)
     try:
-        con = connect_readonly(path)
-    except WarehouseMissing:
-        raise
+        con = connect_readonly(path)  # WarehouseMissing when there is no file
     except duckdb.Error as e:
         raise SnapshotRefused(f"{path} is not readable as a DuckDB warehouse: {str(e).splitlines()[0]}") from None
     try:

@@ -130,7 +130,7 @@ class RunSummary:
     def _page_line(self, fmt: str) -> str:
         if self.report_page:
             return fmt.format(self.report_page)
-        return fmt.format(f"not written ({self.report_page_error or 'no warehouse'})")
+        return fmt.format(f"not written ({self.report_page_error})" if self.report_page_error else "not written")
 
     def text(self) -> str:
         out = [self.headline(), f"warehouse: {self.db_path}", self._page_line("analyst page: {}")]

@@ -126,6 +126,8 @@ def demo(db: str | Path | None = None, portals: str | Path | None = None) -> int
             print(_line())
             print(summary.text())
             print(f"\nWAREHOUSE: {db_path}  (read-only for analysts: duckdb -readonly {db_path}, or `ogi query`)")
+            if summary.report_page:
+                print(f"ANALYST PAGE: {summary.report_page}  (open it in a browser, offline; `ogi report` rewrites it)")
             for title, sql, result in run_queries(db_path):
                 print(_line())
                 print(f"-- {title}\n{sql};\n")

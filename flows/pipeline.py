@@ -435,10 +435,21 @@ def run_direct(
         except Exception as e:
             alert_run_failed(settings, run_id, format_exception(e), wh, mode)
             raise
+    page = write_report_page(settings, timings)
     return build_summary(
         run_id=run_id, mode=mode, started_at=started, settings=settings, portals=portals, crawls=crawls,
-        batches=batches, load_result=result, delivery=delivery, timings=timings,
+        batches=batches, load_result=result, delivery=delivery, timings=timings, report_page=page,
     )
+
+
+def write_report_page(settings: Settings, timings: dict[str, float]) -> Any:
+    """The analyst page from the snapshot just published (best effort: ``analyst.PageOutcome``, never raises)."""
+    from analyst import publish_page
+
+    t = time.perf_counter()
+    page = publish_page(settings.db_path)
+    timings["report_page"] = time.perf_counter() - t
+    return page
 
 
 def reprocess_batches(settings: Settings, portal_ids: list[str] | None) -> list[ExtractBatch]:

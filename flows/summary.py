@@ -66,6 +66,8 @@ class RunSummary:
     alerts_failed: int = 0
     events_emitted: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    report_page: str | None = None  # the analyst page written after the load (analyst.publish_page)
+    report_page_error: str | None = None
 
     @property
     def failed_portals(self) -> list[PortalLine]:
@@ -90,6 +92,7 @@ class RunSummary:
         out = [f"# OGI {self.mode} run `{self.run_id}`", ""]
         out.append(f"Started {self.started_at:%Y-%m-%d %H:%M:%S} UTC, took "
                    f"{(self.finished_at - self.started_at).total_seconds():.1f} s. Warehouse: `{self.db_path}`.")
+        out.append(self._page_line("Analyst page: `{}`."))
         out += ["", "| found | new | revised | malformed | withdrawn | failed |", "|---:|---:|---:|---:|---:|---:|",
                 f"| {self.found} | {self.new} | {self.revised} | {self.malformed} | {self.withdrawn} | {self.failed} |", ""]
         for title, items in (("New reports", self.new_reports), ("Revised reports", self.revised_reports),
@@ -124,8 +127,13 @@ class RunSummary:
         out += [f"| {k} | {v:.2f} |" for k, v in self.timings.items()]
         return "\n".join(out) + "\n"
 
+    def _page_line(self, fmt: str) -> str:
+        if self.report_page:
+            return fmt.format(self.report_page)
+        return fmt.format(f"not written ({self.report_page_error})" if self.report_page_error else "not written")
+
     def text(self) -> str:
-        out = [self.headline(), f"warehouse: {self.db_path}"]
+        out = [self.headline(), f"warehouse: {self.db_path}", self._page_line("analyst page: {}")]
         for title, items in (("new reports", self.new_reports), ("revised reports", self.revised_reports),
                              ("malformed reports", self.malformed_reports)):
             if items:
@@ -229,6 +237,7 @@ def build_summary(
     delivery: Any,
     timings: dict[str, float],
     finished_at: dt.datetime | None = None,
+    report_page: Any = None,
 ) -> RunSummary:
     crawl_by = {c.portal_id: c for c in crawls}
     batch_by = {b.portal_id: b for b in batches}
@@ -282,6 +291,7 @@ def build_summary(
         failed=failed, withdrawn=withdrawn, new_reports=new_lines, revised_reports=rev_lines, malformed_reports=bad_lines,
         alerts=alerts, alerts_failed=len(delivery.failed) if delivery is not None else 0,
         events_emitted=getattr(delivery, "events_emitted", 0) if delivery is not None else 0, timings=dict(timings),
+        report_page=getattr(report_page, "path", None), report_page_error=getattr(report_page, "error", None),
     )
 
 

@@ -203,11 +203,13 @@ def run_flow_body(
             logger.error("run failed: %s", pipeline.format_exception(e))
             pipeline.alert_run_failed(settings, run_id, pipeline.format_exception(e), wh, mode)
             raise
+    page = pipeline.write_report_page(settings, timings)
     summary = build_summary(
         run_id=run_id, mode=mode, started_at=started, settings=settings, portals=portal_list, crawls=crawls,
-        batches=batches, load_result=result, delivery=delivery, timings=timings,
+        batches=batches, load_result=result, delivery=delivery, timings=timings, report_page=page,
     )
     publish_summary(summary)
+    publish_page_link(summary)
     logger.info(summary.headline())
     return summary
 
@@ -222,3 +224,18 @@ def publish_summary(summary: RunSummary) -> None:
         )
     except Exception as e:  # noqa: BLE001
         get_run_logger().warning("could not create the run summary artifact: %s", e)
+
+
+def publish_page_link(summary: RunSummary) -> None:
+    """The analyst page as a Prefect link artifact (best effort, like the summary artifact)."""
+    if not summary.report_page:
+        return
+    try:
+        from pathlib import Path
+
+        from prefect.artifacts import create_link_artifact
+
+        create_link_artifact(link=Path(summary.report_page).resolve().as_uri(), link_text="analyst page (offline HTML)",
+                             key=f"ogi-{summary.mode}-analyst-page", description=summary.report_page, _sync=True)
+    except Exception as e:  # noqa: BLE001
+        get_run_logger().warning("could not create the analyst page artifact: %s", e)

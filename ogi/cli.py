@@ -173,6 +173,29 @@ def export(
         typer.echo(f"{name}: {n} rows → {out / name}")
 
 
+@app.command()
+def report(
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file (default data/ogi.duckdb)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: report.html next to the warehouse)."),
+    portal: Optional[list[str]] = typer.Option(None, "--portal", help="Only this portal id (repeatable)."),
+    year: Optional[list[int]] = typer.Option(None, "--year", help="Only this report year (repeatable)."),
+) -> None:
+    """Write the analyst page (one offline HTML file) from the published warehouse: exit 0 ok, 2 no or unreadable warehouse."""
+    from analyst import SnapshotRefused, write_page
+    from ogi.config import Settings
+    from warehouse.db import WarehouseMissing
+
+    path = Settings.load(db=db).db_path
+    try:
+        res = write_page(path, out, portals=portal, years=year)
+    except (WarehouseMissing, SnapshotRefused) as e:
+        _fail(str(e), 2)
+        return
+    note = f", read from an upgraded copy of schema v{res.schema_version}" if res.upgraded else ""
+    typer.echo(f"analyst page: {res.path} ({res.bytes / 1e6:.2f} MB, {res.reports} reports, {res.findings} findings, "
+               f"{res.seconds:.2f} s{note})")
+
+
 # ---------------------------------------------------------------------------------------- crawl (crawler/)
 
 

@@ -66,3 +66,35 @@ def fast_crawl_settings() -> CrawlSettings:
         max_list_pages=30,
         polite=True,
     )
+
+
+@pytest.fixture(scope="session")
+def analyst_warehouse(tmp_path_factory):
+    """A warehouse made by two real runs over the sample portal, for the analyst-page tests.
+
+    Run 1 loads every report; then one report is revised and one published, and run 2 loads them, so the
+    latest run has a new and a revised report (with changed cells).  Yields a dict: ``db`` (the published
+    snapshot), ``portal`` (kept running for the session), ``summary`` (of run 2), ``revised_url``, ``new_url``,
+    ``settings``.
+    """
+    from flows.pipeline import run_direct
+    from ogi.config import Settings
+    from sample_portal.server import start
+
+    tmp = tmp_path_factory.mktemp("analyst-warehouse")
+    portal = start(host="127.0.0.1", port=0)
+    registry = portal.write_registry(tmp / "registry.yaml")
+    settings = Settings(root=tmp, db_path=tmp / "data" / "ogi.duckdb", archive_dir=tmp / "data" / "archive",
+                        portals_path=registry, alert_urls=[],
+                        crawl=CrawlSettings(polite=False, min_delay_s=0.0, retries=0, backoff_base_s=0.01,
+                                            connect_timeout_s=2.0, read_timeout_s=5.0),
+                        lock_timeout_s=5.0)
+    try:
+        run_direct(settings)
+        revised_url = portal.revise_report()
+        new_url = portal.publish_new_report()
+        summary = run_direct(settings)
+        yield {"db": settings.db_path, "portal": portal, "summary": summary, "revised_url": revised_url,
+               "new_url": new_url, "settings": settings}
+    finally:
+        portal.stop()

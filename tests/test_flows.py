@@ -95,6 +95,7 @@ def test_nightly_first_run_rerun_publish_revise_and_sink_recovery(env):
     # 1. first run: every report alerted as new, in ONE digest; malformed ones with their findings
     s1 = run(env)
     assert s1.failed_portals == [] and s1.new > 0
+    assert s1.report_page == str(env["db"].with_name("report.html")) and Path(s1.report_page).stat().st_size > 100_000
     assert len(sink.received) == 1, [r.title for r in sink.received]
     msg = sink.received[0].message
     reports = warehouse_reports(env["db"])

@@ -1,0 +1,79 @@
+"""One self-contained HTML file: the page template, its CSS and JS, Chart.js and the data, all inlined.
+
+The data is one JSON document in a ``<script type="application/json">`` (parsed once by the page, never
+executed) plus the gzip drill-down chunks (:mod:`analyst.drilldown`).  A Content-Security-Policy in the
+page forbids every network request (``default-src 'none'``, ``connect-src 'none'``), so even a bug could
+not make it fetch anything; links to the source pages are ordinary navigations the reader chooses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from analyst.data import FINDING_FIELDS, REPORT_FIELDS, PageData
+from analyst.labels import T3_MEASURES, all_labels
+
+
+@lru_cache(maxsize=None)
+def asset(name: str) -> str:
+    return (resources.files("analyst") / name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def library() -> tuple[str, str]:
+    """(the vendored Chart.js source, "chart.js x.y.z") from analyst/vendor/manifest.json."""
+    manifest = json.loads(asset("vendor/manifest.json"))
+    return asset("vendor/" + manifest["file"]), f"{manifest['package']} {manifest['version']}"
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element: no ``</script>`` or ``<!--`` can end or confuse it."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c")
+
+
+def page_model(data: PageData, meta: dict[str, Any], chunk_of: list[int]) -> dict[str, Any]:
+    """Everything the page's script reads (``D`` in page.js)."""
+    from warehouse.analytics import T4_OUTCOMES
+
+    return {
+        "meta": {**data.meta, **meta},
+        "labels": all_labels(),
+        "portals": data.portals,
+        "years": data.years,
+        "issuers": data.issuers,
+        "report_fields": list(REPORT_FIELDS),
+        "reports": data.reports,
+        "cells": data.cells,
+        "t3_fields": ["report", *T3_MEASURES],
+        "t3": data.t3,
+        "t4_fields": ["report", *[c.name for c in T4_OUTCOMES.columns if c.type == "DOUBLE"]],
+        "t4": data.t4,
+        "finding_fields": list(FINDING_FIELDS),
+        "findings": data.findings,
+        "last_run": data.last_run,
+        "dd": chunk_of,
+    }
+
+
+def render(model: dict[str, Any], chunks: list[str], title: str) -> str:
+    lib, lib_name = library()
+    model["meta"].setdefault("library", lib_name)
+    chunk_tags = "\n".join(f'<script type="application/octet-stream" id="dd-{i}">{c}</script>' for i, c in enumerate(chunks))
+    values = {"TITLE": _escape_text(title), "CSS": asset("assets/page.css"), "LIB": lib, "JS": asset("assets/page.js"),
+              "CHUNKS": chunk_tags, "DATA": _script_json(model)}
+    # one pass over the template: inserted text (the library, the data) is never scanned for placeholders
+    return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: values[m.group(1)], asset("assets/page.html"))
+
+
+def _escape_text(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def generated_at() -> str:
+    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()

@@ -1,0 +1,191 @@
+"""The analyst page's data, its CLI, and warehouses of other schema versions (no browser: see test_analyst_browser).
+
+The warehouse is built by two real runs over the sample portal (``analyst_warehouse`` in conftest.py); every
+number the page carries is compared with SQL on that same warehouse (tests/analyst_expectations.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analyst import SnapshotRefused, write_page
+from analyst.drilldown import decode_chunk
+from analyst.render import _script_json
+from analyst_expectations import expected_cell_counts, page_model, query
+from warehouse.schema import LATEST_VERSION
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _chunks(html: str) -> list[str]:
+    import re
+
+    return [m.group(1) for m in re.finditer(r'<script type="application/octet-stream" id="dd-\d+">(.*?)</script>', html, re.S)]
+
+
+@pytest.fixture(scope="module")
+def page(analyst_warehouse, tmp_path_factory):
+    out = tmp_path_factory.mktemp("page") / "report.html"
+    res = write_page(analyst_warehouse["db"], out)
+    html = out.read_text(encoding="utf-8")
+    return {"res": res, "html": html, "model": page_model(html), "db": analyst_warehouse["db"], **analyst_warehouse}
+
+
+def test_page_is_self_contained_and_carries_every_report(page):
+    html, model, db = page["html"], page["model"], page["db"]
+    assert page["res"].path.exists() and page["res"].bytes == len(html.encode("utf-8"))
+    # nothing that could load from the network: no src/href to a script, style or font outside the page
+    assert "<script src" not in html and "<link" not in html and "@import" not in html
+    assert "connect-src 'none'" in html and "default-src 'none'" in html
+    assert "Chart.js v4" in html  # the vendored library is inlined
+    assert len(model["reports"]) == query(db, "SELECT count(*) FROM analytics.reports")[0][0]
+    n_findings = query(db, "SELECT (SELECT count(*) FROM analytics.findings) + (SELECT count(*) FROM analytics.missing_reports)")
+    assert len(model["findings"]) == n_findings[0][0]
+    # labels come from the format spec
+    assert [m["zh"] for m in model["labels"]["t3"]][0] == "一、本年新收政府信息公开申请数量"
+    assert model["labels"]["tables"]["2021"]["t3"]["blocks"][0]["rows"][0][1] == "一、本年新收政府信息公开申请数量"
+
+
+def test_heatmap_cells_match_sql(page):
+    got = Counter(c[2] for c in page["model"]["cells"])
+    want = expected_cell_counts(page["db"])
+    assert dict(got) == want
+    assert want.get("malformed") and want.get("image_only") and want.get("late") and want.get("missing")
+    # every issuer-year that xr.missing flags is a missing cell
+    issuers = page["model"]["issuers"]
+    portals = page["model"]["portals"]
+    flagged = {(portals[issuers[c[0]]["portal"]]["portal_id"], c[1]) for c in page["model"]["cells"] if c[4]}
+    assert flagged == {(p, y) for p, y in query(page["db"], "SELECT portal_id, year FROM analytics.missing_reports")}
+
+
+def test_trend_rows_are_the_warehouse_rows(page):
+    model, db = page["model"], page["db"]
+    rows = {model["reports"][t[0]][0]: t[1:] for t in model["t3"]}
+    sql = {r[0]: list(r[1:]) for r in query(db, "SELECT report_id, received, granted, partially_granted, denied, unable, "
+                                                "rejected, other, total_handled FROM analytics.t3_applications")}
+    assert rows == sql
+    t4 = {model["reports"][t[0]][0]: t[1:] for t in model["t4"]}
+    assert len(t4) == query(db, "SELECT count(*) FROM analytics.t4_outcomes")[0][0]
+
+
+def test_last_run_lists_the_new_and_the_revised_report_with_changed_cells(page):
+    model, db = page["model"], page["db"]
+    lr = model["last_run"]
+    url = {i: r[8] for i, r in enumerate(model["reports"])}
+    assert [url[i] for i in lr["new"]] == [page["new_url"]]
+    assert len(lr["revised"]) == 1
+    ri, rev, changes = lr["revised"][0]
+    assert url[ri] == page["revised_url"] and rev == 2
+    want = query(db, """
+        SELECT n.tbl, n.row_key, n.col_key, o.raw, n.raw FROM main.facts n
+        JOIN main.reports r ON r.report_id = n.report_id AND n.revision = r.current_revision
+        JOIN main.facts o ON o.report_id = n.report_id AND o.revision = n.revision - 1
+                          AND (o.tbl, o.row_key, o.col_key) = (n.tbl, n.row_key, n.col_key)
+        WHERE r.url = ? AND o.raw IS DISTINCT FROM n.raw ORDER BY 1, 2, 3""", [page["revised_url"]])
+    assert want and [tuple(c[:5]) for c in changes] == want
+    assert lr["run"]["run_id"] == page["summary"].run_id
+
+
+def test_drilldown_holds_sections_cells_and_provenance(page):
+    model, db, html = page["model"], page["db"], page["html"]
+    chunks = [decode_chunk(c) for c in _chunks(html)]
+    assert len(chunks) == model["meta"]["chunks"]
+    bad = query(db, "SELECT report_id FROM analytics.reports WHERE status = 'malformed'")[0][0]
+    ri = next(i for i, r in enumerate(model["reports"]) if r[0] == bad)
+    first = model["dd"].index(model["dd"][ri])
+    dd = chunks[model["dd"][ri]][ri - first]
+    facts = {f[0]: f[1] for f in dd["f"]}
+    want = dict(query(db, "SELECT tbl || '|' || row_key || '|' || col_key, raw FROM analytics.facts WHERE report_id = ?", [bad]))
+    assert facts == want
+    assert [s[0] for s in dd["s"]] == [n for (n,) in query(
+        db, "SELECT s.number FROM main.sections s JOIN analytics.reports r ON r.report_id = s.report_id "
+            "AND s.revision = r.revision WHERE s.report_id = ? ORDER BY 1", [bad])]
+    sha = query(db, "SELECT document_sha256 FROM analytics.reports WHERE report_id = ?", [bad])[0][0]
+    assert dd["p"][0] == dd["v"][-1][4] == sha  # provenance: the archive hash of the latest revision
+
+
+def test_the_nightly_run_wrote_the_page_and_says_where(analyst_warehouse):
+    s = analyst_warehouse["summary"]
+    assert s.report_page and Path(s.report_page).exists()
+    assert Path(s.report_page) == analyst_warehouse["db"].with_name("report.html")
+    assert s.report_page in s.text() and s.report_page in s.markdown()
+    assert page_model(Path(s.report_page).read_text(encoding="utf-8"))["last_run"]["run"]["run_id"] == s.run_id
+
+
+def test_filters_narrow_the_page(analyst_warehouse, tmp_path):
+    db = analyst_warehouse["db"]
+    pid = query(db, "SELECT portal_id FROM analytics.portals ORDER BY portal_id LIMIT 1")[0][0]
+    res = write_page(db, tmp_path / "one.html", portals=[pid], years=[2021, 2022])
+    model = page_model(res.path.read_text(encoding="utf-8"))
+    assert {p["portal_id"] for p in model["portals"]} == {pid}
+    assert model["years"] == [2021, 2022]
+    n = query(db, "SELECT count(*) FROM analytics.reports WHERE portal_id = ? AND year IN (2021, 2022)", [pid])[0][0]
+    assert len(model["reports"]) == n > 0
+    assert {c[1] for c in model["cells"]} <= {2021, 2022}
+
+
+def test_ogi_report_cli(analyst_warehouse, tmp_path):
+    out = tmp_path / "page.html"
+    r = subprocess.run([sys.executable, "-m", "ogi.cli", "report", "--db", str(analyst_warehouse["db"]), "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert str(out) in r.stdout and out.stat().st_size > 100_000
+    r = subprocess.run([sys.executable, "-m", "ogi.cli", "report", "--db", str(tmp_path / "none.duckdb")],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 2 and "no warehouse" in r.stderr and "Traceback" not in r.stderr
+
+
+def _sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_an_older_schema_version_is_upgraded_on_a_copy_never_in_place(analyst_warehouse, tmp_path):
+    old = tmp_path / "v2.duckdb"
+    shutil.copyfile(analyst_warehouse["db"], old)
+    con = duckdb.connect(str(old))
+    # what a file written before migration 3 looks like: no runs.timings, views of that time
+    for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'analytics'").fetchall():
+        con.execute(f"DROP VIEW analytics.{name}")
+    con.execute("ALTER TABLE runs DROP COLUMN timings")
+    con.execute("DELETE FROM schema_version WHERE version = 3")
+    con.execute("CHECKPOINT")
+    con.close()
+    before = _sha(old)
+    res = write_page(old, tmp_path / "old.html")
+    assert res.upgraded and res.schema_version == 2
+    assert _sha(old) == before and not Path(str(old) + ".wal").exists()
+    assert not (tmp_path / "v2.work.duckdb").exists()
+    model = page_model(res.path.read_text(encoding="utf-8"))
+    assert len(model["reports"]) == query(analyst_warehouse["db"], "SELECT count(*) FROM analytics.reports")[0][0]
+    assert "upgraded" in model["meta"] and model["meta"]["upgraded"] is True
+
+
+def test_a_newer_or_foreign_file_is_refused_with_one_line(analyst_warehouse, tmp_path):
+    new = tmp_path / "future.duckdb"
+    shutil.copyfile(analyst_warehouse["db"], new)
+    con = duckdb.connect(str(new))
+    con.execute("INSERT INTO schema_version VALUES (?, 'from the future', now())", [LATEST_VERSION + 1])
+    con.close()
+    with pytest.raises(SnapshotRefused, match="newer than this ogi understands"):
+        write_page(new, tmp_path / "x.html")
+    foreign = tmp_path / "foreign.duckdb"
+    duckdb.connect(str(foreign)).execute("CREATE TABLE t (x INTEGER)").close()
+    with pytest.raises(SnapshotRefused, match="not an ogi warehouse"):
+        write_page(foreign, tmp_path / "y.html")
+    assert not (tmp_path / "x.html").exists() and not (tmp_path / "y.html").exists()
+
+
+def test_hostile_text_cannot_leave_the_data_block():
+    text = _script_json({"title": "</script><script>alert(1)</script><!--"})
+    assert "<" not in text and "alert(1)" in text
+    from analyst.data import _safe_url
+
+    assert _safe_url("javascript:alert(1)") is None and _safe_url("HTTPS://a.gov.cn/x") == "HTTPS://a.gov.cn/x"

@@ -5,7 +5,8 @@ browser only filters, aggregates sums per year and draws.  So the numbers a test
 are the numbers this module produced from SQL, and the tests can compare both with their own SQL.
 
 Heatmap cell state (per issuer and report year), worst first when an issuer has several reports in a
-year (``labels.CELL_STATES``): not parsed, image only (a ``table.image`` finding), malformed (status),
+year (``labels.CELL_STATES``): not parsed, image only (a ``table.image`` finding; such a report is also
+``not_parsed``, the cell says why), malformed (status),
 late (``analytics.reports.late``), published with no known date, on time; with no live report: missing
 when the deadline passed at the latest run's as-of date and the issuer had published before (every
 such year, not only the first one that ``xr.missing`` flags), otherwise no cell.  Withdrawn reports do
@@ -203,10 +204,10 @@ def _cells(reps: list[dict[str, Any]], ridx: dict[str, int], issuer_idx: dict[tu
 
 
 def _state(r: dict[str, Any]) -> str:
+    if r["image_only"]:  # a 图片版 report is not_parsed too; say why
+        return "image_only"
     if r["status"] == "not_parsed":
         return "not_parsed"
-    if r["image_only"]:
-        return "image_only"
     if r["status"] == "malformed":
         return "malformed"
     if r["late"]:

@@ -18,8 +18,8 @@ STATES = ("not_parsed", "image_only", "malformed", "late", "date_unknown", "on_t
 _CELLS = """
 WITH live AS (
     SELECT r.portal_id, coalesce(r.agency_key, r.agency, '') AS k, r.year,
-           CASE WHEN r.status = 'not_parsed' THEN 0
-                WHEN EXISTS (SELECT 1 FROM analytics.findings f WHERE f.report_id = r.report_id AND f.rule = 'table.image') THEN 1
+           CASE WHEN EXISTS (SELECT 1 FROM analytics.findings f WHERE f.report_id = r.report_id AND f.rule = 'table.image') THEN 1
+                WHEN r.status = 'not_parsed' THEN 0
                 WHEN r.status = 'malformed' THEN 2
                 WHEN r.late THEN 3
                 WHEN r.published_date IS NULL THEN 4

@@ -5,9 +5,17 @@ lxml parses it in ~0.4 ms (docs/extraction.md has the numbers measured by ``benc
 the walk below is the only place that touches markup, so the rest of the extractor is parser-agnostic.
 
 The walk emits one block per paragraph-like element (``<p>``, ``<div>`` text, ``<li>``, ``<h*>``,
-``<br>``-separated lines) and one block per data table.  Layout tables (tables that hold other
-tables, or long prose in few columns — old portals lay out the whole article that way) are walked
+``<br>``-separated lines, each line of a ``<pre>``) and one block per data table.  Layout tables (tables that
+hold other tables, or long prose in few columns — old portals lay out the whole article that way) are walked
 into as text containers instead.  Navigation/footer containers are marked ``chrome``.
+
+Statistics pasted as text (one ``<p>``/``<br>`` line per row with tabs, runs of spaces, ``&nbsp;`` or
+ideographic spaces between the cells, a ``<pre>`` block, a markdown pipe table, or one cell per paragraph)
+are found after the walk by the line grammar shared with the text reader (:mod:`extractors.linetables`):
+a run of lines that is one of the form's tables replaces its blocks by one table (``RawTable.source =
+"html-text"``, ``row_locs`` = source line numbers).  For table 二 the walk also records where each cell is
+drawn (``RawTable.geometry``, from Word's ``width`` attributes), so crooked Word spans cannot shift a value
+into its neighbour's column.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ import re
 from lxml import etree
 
 from extractors.document import Block, Document, Image, Link, RawTable
+from extractors.grid import MAX_COLSPAN, MAX_ROWSPAN, clamp_span, expand, geometry
+from extractors.linetables import find_tables
 from extractors.sections import heading_of, match_section
-from extractors.grid import MAX_COLSPAN, MAX_ROWSPAN, clamp_span, expand
 
 _SKIP = frozenset({"script", "style", "noscript", "head", "template", "select", "option", "button", "iframe", "svg", "textarea", "object", "embed"})
 _BLOCK = frozenset(
@@ -77,6 +86,24 @@ def table_grid(table: etree._Element) -> list[list[str | None]]:
     return expand(rows)
 
 
+_WIDTH = re.compile(r"^\s*(\d+(?:\.\d+)?)")
+_STYLE_WIDTH = re.compile(r"(?:^|;)\s*width\s*:\s*(\d+(?:\.\d+)?)\s*pt", re.I)
+
+
+def _width(td: etree._Element, attr: bool) -> float | None:
+    m = _WIDTH.match(td.get("width") or "") if attr else _STYLE_WIDTH.search(td.get("style") or "")
+    return float(m.group(1)) if m else None
+
+
+def table_geometry(table: etree._Element) -> list[list[tuple[int, int, float, float]]]:
+    """Where each cell of a table is drawn: Word writes every cell's ``width`` (pixels; else ``style="width:…pt"``)."""
+    trs = _rows_of(table)
+    attr = any(td.get("width") for tr in trs[:3] for td in tr if td.tag in ("td", "th"))
+    rows = [[(clamp_span(td.get("rowspan"), MAX_ROWSPAN), clamp_span(td.get("colspan"), MAX_COLSPAN), _width(td, attr))
+             for td in tr if td.tag in ("td", "th")] for tr in trs]
+    return geometry(rows)
+
+
 def _is_layout_table(table: etree._Element) -> bool:
     if table.find(".//table") is not None:
         return True
@@ -120,20 +147,58 @@ def _chrome_class(cls: str) -> bool:
     return hit
 
 
+#: a separator between cells inside one line of text (after source-formatting whitespace is folded)
+_CELL_SEP = re.compile(r"\t|\u3000|[ \u00a0]{2}")
+_SOURCE_WS = re.compile(r"[ \t\u00a0]*[\r\n]\s*")
+
+
+def _line(raw: str) -> str | None:
+    """The text of a block as a line of cells, when it has separators between cells (tabs, runs of spaces or
+    &nbsp;, ideographic spaces); None otherwise.  Whitespace with a line break is the page's source formatting
+    (browsers render it as one space), not a separator."""
+    line = _SOURCE_WS.sub(" ", raw).strip(" \u00a0\u3000\u200b\ufeff")
+    return line if _CELL_SEP.search(line) else None
+
+
 class _Walker:
     def __init__(self) -> None:
         self.doc = Document()
         self.buf: list[str] = []
         self.buf_heading = False
         self.chrome_depth = 0
+        self.cur: etree._Element | None = None  # the element the current block starts at (its source line)
+        self.els: dict[int, etree._Element | None] = {}  # block index → the element it starts at
+        self.lines: dict[int, str] = {}  # block index → its text as a line of cells (only blocks with separators)
+        self.pre_lines: dict[int, int] = {}  # block index → source line, for the lines of a <pre>
 
     def flush(self) -> None:
         if self.buf:
-            text = _collapse("".join(self.buf))
+            joined = "".join(self.buf)
+            text = _collapse(joined)
             if text:
+                if "\t" in joined or "\u3000" in joined or "\u00a0" in joined or "  " in joined:
+                    line = _line(joined)
+                    if line is not None:
+                        self.lines[len(self.doc.blocks)] = line
+                self.els[len(self.doc.blocks)] = self.cur
                 self.doc.blocks.append(Block(text, heading=self.buf_heading, chrome=self.chrome_depth > 0))
             self.buf = []
         self.buf_heading = False
+
+    def pre(self, el: etree._Element) -> None:
+        """A ``<pre>`` block: every line is a block, and its spaces are the page's own (cell separators)."""
+        self.flush()
+        first = el.sourceline or 0
+        for k, raw in enumerate(_STRING(el).replace("\r\n", "\n").replace("\r", "\n").split("\n")):
+            text = _collapse(raw)
+            if not text:
+                continue
+            idx = len(self.doc.blocks)
+            line = raw.replace("\u00a0", " ").strip(" \u3000")
+            if _CELL_SEP.search(line):
+                self.lines[idx] = line
+            self.doc.blocks.append(Block(text, chrome=self.chrome_depth > 0))
+            self.pre_lines[idx] = first + k
 
     def text(self, s: str | None) -> None:
         if s:
@@ -168,10 +233,15 @@ class _Walker:
             # fast path: a Word paragraph of nested spans/fonts is read in one C-level call
             if tag in _BLOCK:
                 self.flush()
+                self.cur = el
                 self.text(_STRING(el))
                 self.flush()
             else:
                 self.text(_STRING(el))
+            self.text(el.tail)
+            return
+        if tag == "pre":
+            self.pre(el)
             self.text(el.tail)
             return
         if chrome:
@@ -186,11 +256,14 @@ class _Walker:
                 if t:
                     self.doc.blocks.append(Block(t, chrome=self.chrome_depth > 0))
             grid = table_grid(el)
+            raw = RawTable(idx, grid)
+            if any(c and ("第二十条" in c or "信息内容" in c) for row in grid[:4] for c in row):
+                raw.geometry = table_geometry(el)  # table 二: place values under their header cells by geometry
             if (grid and grid[0] and len({c for c in grid[0] if c is not None}) == 1 and grid[0][0] and len(grid[0][0]) <= 40
                     and heading_of(grid[0][0]) and match_section(grid[0][0], 0)):
                 # a caption row spanning the whole table ("三、收到和处理政府信息公开申请情况"): also a text block
                 self.doc.blocks.append(Block(grid[0][0], chrome=self.chrome_depth > 0))
-            self.doc.tables.append(RawTable(idx, grid))
+            self.doc.tables.append(raw)
             self.doc.blocks.append(Block("", table=idx, chrome=self.chrome_depth > 0))
             for a in el.iter("a"):
                 self._link(a)
@@ -200,6 +273,7 @@ class _Walker:
             is_block = tag in _BLOCK
             if is_block or tag == "br":
                 self.flush()
+                self.cur = el
             if tag in _HEADING:
                 self.buf_heading = True
                 if tag in ("h1", "ucaptitle"):
@@ -231,6 +305,65 @@ class _Walker:
             self.doc.images.append(Image(src, (img.get("alt") or img.get("title") or "").strip(), len(self.doc.blocks)))
 
 
+def _text_tables(w: _Walker) -> None:
+    """Replace the blocks of statistics laid out as text by the tables they are (see the module docstring)."""
+    doc = w.doc
+    blocks = doc.blocks
+    lines: list[str | None] = []
+    candidates: list[int] = []
+    for i, b in enumerate(blocks):
+        if b.table is not None or b.chrome or b.heading:
+            lines.append(None)
+            continue
+        line = w.lines.get(i)
+        t = b.text
+        if line is not None or t[-1].isdigit() or "|" in t:
+            candidates.append(i)
+        lines.append(t if line is None else line)
+    if not candidates:
+        return
+    found = find_tables(lines, official_only=True, candidates=candidates)
+    if not found:
+        return
+
+    def loc(i: int) -> str:
+        n = w.pre_lines.get(i)
+        if n is None:
+            el = w.els.get(i)
+            n = el.sourceline if el is not None else None
+        return f"l{n}" if n else f"b{i}"
+
+    new_blocks: list[Block] = []
+    tables: list[RawTable] = []
+    moved = [0] * (len(blocks) + 1)
+
+    def keep(i: int) -> None:
+        b = blocks[i]
+        if b.table is not None:
+            t = doc.tables[b.table]
+            t.index = b.table = len(tables)
+            tables.append(t)
+        moved[i] = len(new_blocks)
+        new_blocks.append(b)
+
+    pos = 0
+    for t in found:
+        for i in range(pos, t.start):
+            keep(i)
+        locs = [loc(i) for i in t.lines]
+        tables.append(RawTable(len(tables), t.grid(), source="html-text", row_locs=locs, loose=frozenset(t.loose) or None))
+        for i in range(t.start, t.end):
+            moved[i] = len(new_blocks)
+        new_blocks.append(Block("", table=len(tables) - 1, loc=locs[0]))
+        pos = t.end
+    for i in range(pos, len(blocks)):
+        keep(i)
+    moved[len(blocks)] = len(new_blocks)
+    doc.blocks, doc.tables = new_blocks, tables
+    for item in (*doc.links, *doc.images):
+        item.block = moved[min(item.block, len(blocks))]
+
+
 def read_html(text: str) -> Document:
     """Parse HTML text (already decoded) into a :class:`Document`."""
     if text[:200].lstrip().startswith("<?xml"):
@@ -248,6 +381,7 @@ def read_html(text: str) -> Document:
         pass
     w.flush()
     doc = w.doc
+    _text_tables(w)
     tail = text[-2048:].rstrip().lower()
     opened = "<html" in text[:4096].lower()
     doc.truncated = opened and "</html>" not in tail and not tail.endswith(">")

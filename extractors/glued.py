@@ -77,6 +77,17 @@ def _splittable(text: str) -> bool:
     return text.isdigit() and text.isascii()
 
 
+def _fewest(digits: str, off: int) -> int:
+    """The fewest cells ``digits[off:]`` can be cut into (greedy longest numbers are optimal)."""
+    if not _splittable(digits):
+        return 1 if off == 0 else 0
+    n, i = 0, off
+    while i < len(digits):
+        i += 1 if digits[i] == "0" else MAX_DIGITS
+        n += 1
+    return n
+
+
 def row_candidates(p: Pending) -> tuple[list[tuple[str, ...]], bool]:
     """Every way to rebuild the row's cells from its pieces that its own identities allow.
 
@@ -85,10 +96,14 @@ def row_candidates(p: Pending) -> tuple[list[tuple[str, ...]], bool]:
     n = len(p.keys)
     pieces = [x.text for x in p.pieces]
     total_of = {t: parts for parts, t in p.groups}
-    # digits still to place from piece i on (for the budget check)
+    # digits still to place from piece i on, and the fewest cells they need (a "0" is a cell of its own, any
+    # other digit starts a number of at most MAX_DIGITS digits): both bound the blanks a candidate can have
     rest = [0] * (len(pieces) + 1)
+    least = [0] * (len(pieces) + 1)
     for i in range(len(pieces) - 1, -1, -1):
         rest[i] = rest[i + 1] + len(pieces[i])
+        least[i] = least[i + 1] + _fewest(pieces[i], 0)
+    fewest = [[_fewest(x, off) for off in range(len(x) + 1)] if _splittable(x) else [1, 0] for x in pieces]
     raws: list[str] = [""] * n
     out: dict[tuple[float | int, ...], tuple[str, ...]] = {}
     nodes = 0
@@ -120,7 +135,8 @@ def row_candidates(p: Pending) -> tuple[list[tuple[str, ...]], bool]:
                     if len(out) > MAX_CANDIDATES:
                         capped = True
             return
-        if len(pieces) - pi > cells_left or rest[pi] - off > cells_left * MAX_DIGITS:
+        if pi < len(pieces) and (fewest[pi][min(off, len(fewest[pi]) - 1)] + least[pi + 1] > cells_left
+                                 or rest[pi] - off > cells_left * MAX_DIGITS):
             return
         cur = pieces[pi] if pi < len(pieces) else None
         if k in total_of:

@@ -331,6 +331,9 @@ def _text_tables(w: _Walker) -> None:
         if n is None:
             el = w.els.get(i)
             n = el.sourceline if el is not None else None
+            if n and el.tag == "br":  # the line starts after the <br>: where its text does
+                tail = el.tail or ""
+                n += tail[:len(tail) - len(tail.lstrip())].count("\n")
         return f"l{n}" if n else f"b{i}"
 
     new_blocks: list[Block] = []

@@ -35,9 +35,11 @@ from extractors.tables import classify, is_row_label, is_t2_column_label
 _SPACED = re.compile(r"[ \u00a0]{2,}|\u3000+")
 _MAX_CELL = 80
 _NUM = r"[-+]?\d+(?:\.\d+)?"
+_NUMS = rf"{_NUM}(?:(?: |(?=[-+])){_NUM})*"  # single spaces, or a sign that starts the next number ("120-3")
 #: an official row label followed by numbers separated by single spaces or by nothing
-_TAIL = re.compile(rf"^(?P<label>.*?[^\d\s.,，、．])\s?(?P<tail>{_NUM}(?: {_NUM})*)$")
-_NUMBERS = re.compile(rf"^{_NUM}(?: {_NUM})*$")
+_TAIL = re.compile(rf"^(?P<label>.*?[^\d\s.,，、．+-])\s?(?P<tail>{_NUMS})$")
+_NUMBERS = re.compile(rf"^{_NUMS}$")
+_TOKEN = re.compile(_NUM)
 _RULE_CELL = re.compile(r"^:?-{2,}:?$")
 
 TAB, PIPE, RULE, SPACED, GLUED, TEXT, BLANK, BARRIER = range(8)
@@ -86,10 +88,10 @@ def _spaced_cells(s: str) -> list[str] | None:
     out: list[str] = []
     for c in cells:  # "18 13 11" inside one spaced cell: single-spaced numbers are cells too
         if " " in c and _NUMBERS.match(c):
-            out.extend(c.split(" "))
+            out.extend(_TOKEN.findall(c))
         elif " " in c and c[-1].isdigit() and (m := _TAIL.match(c)) and is_row_label(m.group("label")):
             out.append(m.group("label").strip())
-            out.extend(m.group("tail").split(" "))
+            out.extend(_TOKEN.findall(m.group("tail")))
         else:
             out.append(c)
     return out
@@ -115,13 +117,13 @@ def line_kind(line: str | None) -> tuple[int, list[str] | None]:
             return SPACED, cells
     if s[-1].isdigit() and len(s) <= 160:
         if _NUMBERS.match(s):
-            tokens = s.split(" ")
+            tokens = _TOKEN.findall(s)
             if len(tokens) >= 2 or len(s) >= 5:
                 return GLUED, tokens
         else:
             m = _TAIL.match(s)
             if m and is_row_label(m.group("label")):
-                return GLUED, [m.group("label").strip(), *m.group("tail").split(" ")]
+                return GLUED, [m.group("label").strip(), *_TOKEN.findall(m.group("tail"))]
     return TEXT, None
 
 
@@ -138,6 +140,27 @@ def _caption(s: str) -> bool:
     if len(s) > 30 and not _HEADERISH.search(normalise_label(s)):
         return False
     return not _section_heading(s)
+
+
+_NOT_A_ROW = re.compile(r"^(?:总计|合计|小计|行政复议|行政诉讼)$")
+
+
+def _blank_row(ls: _Lines, j: int) -> bool:
+    """An official row label alone on its line inside a table whose blanks leave no trace: a row printed all
+    blank.  Only when the next row starts with a row label too (a wrapped label continues on the next line)."""
+    s = ls.text(j)
+    if len(s) > 60 or _NOT_A_ROW.match(normalise_label(s)) or not (is_row_label(s, "t3") or is_row_label(s, "t2")):
+        return False
+    m = j + 1
+    while m < len(ls) and ls.kind(m) == BLANK:
+        m += 1
+    if m >= len(ls):
+        return False
+    k = ls.kind(m)
+    if k in (SPACED, GLUED):
+        first = ls.cells(m)[0]
+        return not _is_value(first) and is_row_label(first)
+    return k == TEXT and _blank_row(ls, m)
 
 
 def _numbers(cells: list[str]) -> int:
@@ -199,7 +222,7 @@ def _grow(ls: _Lines, i: int, floor: int, official_only: bool) -> LineTable | No
     if pre:
         t.start = pre[0]
     j = i
-    exact = glued = 0
+    exact = glued = rows = lone = 0
     n = len(ls)
     while j < n:
         k = ls.kind(j)
@@ -208,6 +231,8 @@ def _grow(ls: _Lines, i: int, floor: int, official_only: bool) -> LineTable | No
                 t.loose.add(len(t.rows))
             exact += k in (TAB, PIPE)
             glued += k == GLUED
+            rows += 1
+            lone += k == GLUED and len(ls.cells(j)) == 1 and _is_value(ls.cells(j)[0])
             t.rows.append(ls.cells(j))
             t.lines.append(j)
             j += 1
@@ -223,6 +248,12 @@ def _grow(ls: _Lines, i: int, floor: int, official_only: bool) -> LineTable | No
                 j = m
                 continue
             break
+        if k == TEXT and _blank_row(ls, j):
+            t.loose.add(len(t.rows))  # a row label alone: every cell of the row was blank
+            t.rows.append([ls.text(j)])
+            t.lines.append(j)
+            j += 1
+            continue
         if k == TEXT and _caption(ls.text(j)) and ls.next_row(j):
             t.rows.append([ls.text(j)])
             t.lines.append(j)
@@ -231,11 +262,14 @@ def _grow(ls: _Lines, i: int, floor: int, official_only: bool) -> LineTable | No
         break
     t.end = t.lines[-1] + 1
     counts = [_numbers(r) for r in t.rows]
-    ok = (exact and not official_only) or sum(1 for c in counts if c >= 3) >= 2 or max(counts) >= 5 or glued >= 2
-    if not ok:
+    ok = (exact and not official_only) or sum(1 for c in counts if c >= 3) >= 2 or max(counts) >= 5
+    if not ok and not glued:
         return None
-    if official_only and classify(t.grid()) not in OFFICIAL:
-        return None
+    kind = classify(t.grid()) if (official_only or not ok or lone == rows) else None
+    if (official_only or not ok) and kind not in OFFICIAL:
+        return None  # (a glued line alone is a table only when it is one of the form's: table 四's one row)
+    if lone == rows and kind not in ("t4", "t4_part"):
+        return None  # one long number under captions: a value pasted as its own paragraph (cell flow), not a row
     return t
 
 

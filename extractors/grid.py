@@ -70,46 +70,54 @@ def expand(rows: Sequence[Sequence[Cell]]) -> list[list[str | None]]:
     return [[placed.get((r, c)) for c in range(width)] for r in range(n_rows)]
 
 
-def geometry(rows: Sequence[Sequence[tuple[int, int, float | None]]]) -> list[list[tuple[int, int, float, float]]]:
+def geometry(rows: Sequence[Sequence[Cell]], widths: Sequence[Sequence[float | None]]
+             ) -> list[list[tuple[int, int, float, float]]]:
     """Where each cell lies, per grid row: ``(first column, end column, x0, x1)`` of every cell covering the row.
 
-    ``rows`` are (rowspan, colspan, drawn width or None) laid out like :func:`expand`.  A column's width is the
-    width of a one-column cell drawn in it (Word's placeholder row of a misaligned table has one for every
-    column); a column no such cell gives is as wide as the mean of the others (1 when no width is known), so
-    x is the real drawing position whenever the producer wrote widths."""
+    ``rows`` are laid out like :func:`expand`; ``widths`` are the drawn widths of the same cells (None =
+    unknown).  A column's width is the width of a one-column cell drawn in it (Word's placeholder row of a
+    misaligned table has one for every column); a column no such cell gives is as wide as the mean of the
+    others (1 when no width is known), so x is the real drawing position whenever the producer wrote widths."""
     n_rows = len(rows)
-    taken: set[tuple[int, int]] = set()
     anchors: list[tuple[int, int, int, int]] = []  # r, c, rowspan, colspan
-    widths: dict[int, float] = {}
+    col_w: dict[int, float] = {}
+    taken: set[tuple[int, int]] = set()
+    spans = any(cell[1] > 1 for row in rows for cell in row)
     budget = MAX_CELLS
     for r, row in enumerate(rows):
         c = 0
-        for rowspan, colspan, width in row:
-            while (r, c) in taken:
-                c += 1
+        ws = widths[r] if r < len(widths) else ()
+        for k, (_, rowspan, colspan) in enumerate(row):
+            if spans:
+                while (r, c) in taken:
+                    c += 1
             rs = max(1, min(rowspan, MAX_ROWSPAN, n_rows - r))
             cs = max(1, min(colspan, MAX_COLSPAN))
             budget -= rs * cs
             if budget < 0:
                 break
-            for dr in range(rs):
-                for dc in range(cs):
-                    taken.add((r + dr, c + dc))
+            if spans and rs > 1:
+                for dr in range(rs):
+                    for dc in range(cs):
+                        taken.add((r + dr, c + dc))
             anchors.append((r, c, rs, cs))
-            if cs == 1 and width and c not in widths:
-                widths[c] = width
+            w = ws[k] if k < len(ws) else None
+            if cs == 1 and w and c not in col_w:
+                col_w[c] = w
             c += cs
         if budget < 0:
             break
     n_cols = max((c + cs for _, c, _, cs in anchors), default=0)
-    default = sum(widths.values()) / len(widths) if widths else 1.0
+    default = sum(col_w.values()) / len(col_w) if col_w else 1.0
     x = [0.0]
     for c in range(n_cols):
-        x.append(x[-1] + widths.get(c, default))
+        x.append(x[-1] + col_w.get(c, default))
     out: list[list[tuple[int, int, float, float]]] = [[] for _ in range(n_rows)]
     for r, c, rs, cs in anchors:
+        cell = (c, c + cs, x[c], x[c + cs])
         for dr in range(rs):
-            out[r + dr].append((c, c + cs, x[c], x[c + cs]))
-    for cells in out:
-        cells.sort()
+            out[r + dr].append(cell)
+    if spans:
+        for cells in out:
+            cells.sort()
     return out

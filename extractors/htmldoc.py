@@ -74,34 +74,69 @@ def _rows_of(table: etree._Element) -> list[etree._Element]:
     return rows
 
 
-def table_grid(table: etree._Element) -> list[list[str | None]]:
+def _table_rows(table: etree._Element) -> tuple[list[list[tuple[str, int, int]]], list[etree._Element]]:
+    trs = _rows_of(table)
     rows = []
-    for tr in _rows_of(table):
+    for tr in trs:
         cells = []
         for td in tr:
             if td.tag not in ("td", "th"):
                 continue
             cells.append((_cell_text(td), clamp_span(td.get("rowspan"), MAX_ROWSPAN), clamp_span(td.get("colspan"), MAX_COLSPAN)))
         rows.append(cells)
-    return expand(rows)
+    return rows, trs
 
 
-_WIDTH = re.compile(r"^\s*(\d+(?:\.\d+)?)")
+def table_grid(table: etree._Element) -> list[list[str | None]]:
+    return expand(_table_rows(table)[0])
+
+
 _STYLE_WIDTH = re.compile(r"(?:^|;)\s*width\s*:\s*(\d+(?:\.\d+)?)\s*pt", re.I)
 
 
-def _width(td: etree._Element, attr: bool) -> float | None:
-    m = _WIDTH.match(td.get("width") or "") if attr else _STYLE_WIDTH.search(td.get("style") or "")
-    return float(m.group(1)) if m else None
+def _widths(trs: list[etree._Element]) -> list[list[float | None]]:
+    """The drawn width of every cell: Word writes ``width`` (pixels) on each, else ``style="width:…pt"``."""
+    attr = any(td.get("width") for tr in trs[:3] for td in tr if td.tag in ("td", "th"))
+    out = []
+    for tr in trs:
+        row: list[float | None] = []
+        for td in tr:
+            if td.tag not in ("td", "th"):
+                continue
+            w = td.get("width") if attr else ((m := _STYLE_WIDTH.search(td.get("style") or "")) and m.group(1))
+            try:
+                row.append(float(w) if w else None)
+            except ValueError:
+                row.append(None)
+        out.append(row)
+    return out
+
+
+def _misaligned(rows: list[list[tuple[str, int, int]]]) -> bool:
+    """Do two adjacent rows of a table (a header and its data rows) start their cells at different grid
+    columns?  Then the grid positions say nothing reliable about which value sits under which header, and the
+    drawn geometry is needed; otherwise positions are exact and the geometry is not computed (fast path)."""
+    prev: list[int] | None = None
+    for row in rows:
+        if len(row) < 2:
+            prev = None  # a block title spanning the table separates the blocks
+            continue
+        starts, c = [], 0
+        for _, rowspan, colspan in row:
+            if rowspan > 1:
+                return True
+            starts.append(c)
+            c += colspan
+        if prev is not None and starts != prev:
+            return True
+        prev = starts
+    return False
 
 
 def table_geometry(table: etree._Element) -> list[list[tuple[int, int, float, float]]]:
-    """Where each cell of a table is drawn: Word writes every cell's ``width`` (pixels; else ``style="width:…pt"``)."""
-    trs = _rows_of(table)
-    attr = any(td.get("width") for tr in trs[:3] for td in tr if td.tag in ("td", "th"))
-    rows = [[(clamp_span(td.get("rowspan"), MAX_ROWSPAN), clamp_span(td.get("colspan"), MAX_COLSPAN), _width(td, attr))
-             for td in tr if td.tag in ("td", "th")] for tr in trs]
-    return geometry(rows)
+    """Where each cell of a table is drawn (see :func:`extractors.grid.geometry`)."""
+    rows, trs = _table_rows(table)
+    return geometry(rows, _widths(trs))
 
 
 def _is_layout_table(table: etree._Element) -> bool:
@@ -170,17 +205,22 @@ class _Walker:
         self.els: dict[int, etree._Element | None] = {}  # block index → the element it starts at
         self.lines: dict[int, str] = {}  # block index → its text as a line of cells (only blocks with separators)
         self.pre_lines: dict[int, int] = {}  # block index → source line, for the lines of a <pre>
+        self.candidates: list[int] = []  # blocks that may be rows of a text-laid table (separators, a final digit, pipes)
 
     def flush(self) -> None:
         if self.buf:
             joined = "".join(self.buf)
             text = _collapse(joined)
             if text:
+                idx = len(self.doc.blocks)
                 if "\t" in joined or "\u3000" in joined or "\u00a0" in joined or "  " in joined:
                     line = _line(joined)
                     if line is not None:
-                        self.lines[len(self.doc.blocks)] = line
-                self.els[len(self.doc.blocks)] = self.cur
+                        self.lines[idx] = line
+                        self.candidates.append(idx)
+                elif text[-1].isdigit() or "|" in text:
+                    self.candidates.append(idx)
+                self.els[idx] = self.cur
                 self.doc.blocks.append(Block(text, heading=self.buf_heading, chrome=self.chrome_depth > 0))
             self.buf = []
         self.buf_heading = False
@@ -197,6 +237,8 @@ class _Walker:
             line = raw.replace("\u00a0", " ").strip(" \u3000")
             if _CELL_SEP.search(line):
                 self.lines[idx] = line
+            if idx in self.lines or text[-1].isdigit() or "|" in text:
+                self.candidates.append(idx)
             self.doc.blocks.append(Block(text, chrome=self.chrome_depth > 0))
             self.pre_lines[idx] = first + k
 
@@ -255,10 +297,11 @@ class _Walker:
                 t = _cell_text(cap)
                 if t:
                     self.doc.blocks.append(Block(t, chrome=self.chrome_depth > 0))
-            grid = table_grid(el)
+            rows, trs = _table_rows(el)
+            grid = expand(rows)
             raw = RawTable(idx, grid)
-            if any(c and ("第二十条" in c or "信息内容" in c) for row in grid[:4] for c in row):
-                raw.geometry = table_geometry(el)  # table 二: place values under their header cells by geometry
+            if any(c and ("第二十条" in c or "信息内容" in c) for row in grid[:4] for c in row) and _misaligned(rows):
+                raw.geometry = geometry(rows, _widths(trs))  # table 二: values go under their header cells by geometry
             if (grid and grid[0] and len({c for c in grid[0] if c is not None}) == 1 and grid[0][0] and len(grid[0][0]) <= 40
                     and heading_of(grid[0][0]) and match_section(grid[0][0], 0)):
                 # a caption row spanning the whole table ("三、收到和处理政府信息公开申请情况"): also a text block
@@ -305,23 +348,31 @@ class _Walker:
             self.doc.images.append(Image(src, (img.get("alt") or img.get("title") or "").strip(), len(self.doc.blocks)))
 
 
+class _BlockLines:
+    """The blocks as lines for :func:`extractors.linetables.find_tables`, built only where it looks: None for a
+    table, chrome or a heading (no text table crosses them), else the block's line of cells or its text."""
+
+    def __init__(self, blocks: list[Block], raw: dict[int, str]) -> None:
+        self.blocks, self.raw = blocks, raw
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, i: int) -> str | None:
+        b = self.blocks[i]
+        if b.table is not None or b.chrome or b.heading:
+            return None
+        return self.raw.get(i, b.text)
+
+
 def _text_tables(w: _Walker) -> None:
     """Replace the blocks of statistics laid out as text by the tables they are (see the module docstring)."""
     doc = w.doc
     blocks = doc.blocks
-    lines: list[str | None] = []
-    candidates: list[int] = []
-    for i, b in enumerate(blocks):
-        if b.table is not None or b.chrome or b.heading:
-            lines.append(None)
-            continue
-        line = w.lines.get(i)
-        t = b.text
-        if line is not None or t[-1].isdigit() or "|" in t:
-            candidates.append(i)
-        lines.append(t if line is None else line)
+    candidates = [i for i in w.candidates if not (blocks[i].chrome or blocks[i].heading)]
     if not candidates:
         return
+    lines = _BlockLines(blocks, w.lines)
     found = find_tables(lines, official_only=True, candidates=candidates)
     if not found:
         return

@@ -263,11 +263,11 @@ def _grow(ls: _Lines, i: int, floor: int, official_only: bool) -> LineTable | No
     t.end = t.lines[-1] + 1
     counts = [_numbers(r) for r in t.rows]
     ok = (exact and not official_only) or sum(1 for c in counts if c >= 3) >= 2 or max(counts) >= 5
-    if not ok and not glued:
+    if not ok and not glued and not (t.loose and max(counts) >= 1):
         return None
     kind = classify(t.grid()) if (official_only or not ok or lone == rows) else None
     if (official_only or not ok) and kind not in OFFICIAL:
-        return None  # (a glued line alone is a table only when it is one of the form's: table 四's one row)
+        return None  # (a few loose rows are a table only when they are one of the form's: 四's one row, a 二 block)
     if lone == rows and kind not in ("t4", "t4_part"):
         return None  # one long number under captions: a value pasted as its own paragraph (cell flow), not a row
     return t

@@ -225,10 +225,11 @@ def read_t3(parts: list[tuple[int, Grid]] | list[RawTable], pending: list[Pendin
     # Some portals print each group label (（三）不予公开 … （六）其他处理) as a row of its own with blank value
     # cells.  For （六） that row matches the 2019 single "other" row; when the 2021 sub-rows follow it is a
     # group heading, not a row of zeros.
-    split_other = any(_match(T3_ROWS, _split_row(row)[0]) in _T3_OTHER_2021_SET for part in parts for row in part.grid)
-    for part in parts:
+    splits = [[_split_row(row) for row in part.grid] for part in parts]  # each row's label, once
+    split_other = any(_match(T3_ROWS, label) in _T3_OTHER_2021_SET for rows in splits for label, _ in rows)
+    for part, part_splits in zip(parts, splits):
         ti, grid, loose = part.index, part.grid, part.loose or ()
-        first_data = next((r for r, row in enumerate(grid) if _split_row(row)[1] >= 0 and
+        first_data = next((r for r, row in enumerate(grid) if part_splits[r][1] >= 0 and
                            any(c is not None and c != "" and parse_cell(c)[1] == "number" for c in row)), len(grid))
         part_header = _header_cols(grid, T3_COLS, first_data)
         if len(part_header) >= 4:
@@ -236,7 +237,7 @@ def read_t3(parts: list[tuple[int, Grid]] | list[RawTable], pending: list[Pendin
         group: str | None = None
         hfirst = min(header.values()) if len(header) == 7 else -1
         for r, row in enumerate(grid):
-            label, last = _split_row(row)
+            label, last = part_splits[r]
             if last < 0:
                 continue
             if 0 < hfirst <= last:
@@ -408,14 +409,20 @@ def read_t2(ti: int, grid: Grid) -> list[Fact]:
     return read_t2_block(ti, grid)[0]
 
 
+_T2_HEADERS: dict[tuple[str, tuple[str | None, ...]], tuple[dict[int, Label], list[Label], dict[str, str | None]]] = {}
+
+
 def _t2_header(row: list[str | None], block_id: str) -> tuple[dict[int, Label], list[Label], dict[str, str | None]]:
     """Column labels of a table 二 header row: by grid column (first column of a span), and in reading
-    order (several labels may share one cell of a line table: "信息内容 本年新制作数量 本年新公开数量")."""
-    by_col: dict[int, Label] = {}
-    units: dict[str, str | None] = {}
-    best: list[tuple[int, int, Label]] = []
+    order (several labels may share one cell of a line table: "信息内容 本年新制作数量 本年新公开数量").
+    Memoised: header rows repeat from page to page (the result is shared: read only)."""
+    key = (block_id, tuple(row))
+    hit = _T2_HEADERS.get(key)
+    if hit is not None:
+        return hit
+    best: list[tuple[int, int, Label, str]] = []
     for cols_of_block in _T2_COLS.get(block_id, []):  # the 2021 labels, then the 2019 ones
-        hits: list[tuple[int, int, Label]] = []
+        hits: list[tuple[int, int, Label, str]] = []
         used: set[str] = set()
         prev = None
         for j, cell in enumerate(row):
@@ -428,13 +435,17 @@ def _t2_header(row: list[str | None], block_id: str) -> tuple[dict[int, Label], 
             for pos, _, lab in found:
                 if lab.key not in used:
                     used.add(lab.key)
-                    hits.append((j, pos, lab))
-                    units[lab.key] = header_unit(cell)
+                    hits.append((j, pos, lab, cell))
         if len(hits) > len(best):
             best = hits
-    for j, _, lab in best:
+    by_col: dict[int, Label] = {}
+    for j, _, lab, _ in best:
         by_col.setdefault(j, lab)
-    return by_col, [lab for _, _, lab in best], units
+    out = (by_col, [lab for _, _, lab, _ in best], {lab.key: header_unit(cell) for _, _, lab, cell in best})
+    if len(_T2_HEADERS) > 20_000:
+        _T2_HEADERS.clear()
+    _T2_HEADERS[key] = out
+    return out
 
 
 def _t2_by_geometry(grid: Grid, geometry: list[list[tuple[int, int, float, float]]], hr: int, r: int, last: int,
@@ -655,9 +666,10 @@ def read_tables(raw_tables: list[RawTable] | list[tuple[int, Grid]], body_tables
     if t3_parts:
         t3_pending: list[Pending] = []
         t3_facts = read_t3([raws[n] for n in t3_parts], t3_pending)
-        rows = list(dict.fromkeys([f.row for f in t3_facts] + [p.keys[0][1] for p in t3_pending]))
         reading.facts.extend(t3_facts)
-        reading.facts.extend(_settle(reading, t3_pending, t3_facts, _t3_identities(rows)))
+        if t3_pending:
+            rows = list(dict.fromkeys([f.row for f in t3_facts] + [p.keys[0][1] for p in t3_pending]))
+            reading.facts.extend(_settle(reading, t3_pending, t3_facts, _t3_identities(rows)))
     reading.facts.extend(t4_facts.values())
     reading.facts.extend(_settle(reading, t4_pending, list(t4_facts.values()), []))
     # table 二 is often published as one small table per 第二十条 block: every t2 table adds its blocks

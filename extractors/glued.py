@@ -29,7 +29,7 @@ from extractors.numbers import parse_cell
 MAX_DIGITS = 7  # no count cell of a county report has more than seven digits
 MAX_NODES = 40_000  # search steps for one row
 MAX_CANDIDATES = 400  # distinct rebuilt rows kept for one row
-MAX_JOINT_NODES = 60_000  # search steps for the column identities over all undecided rows
+MAX_JOINT_NODES = 20_000  # search steps (all questions together) for the column identities over the undecided rows
 
 Key = tuple[str, str, str]  # (table, row, col)
 
@@ -213,44 +213,121 @@ def resolve(pending: Sequence[Pending], known: dict[Key, float | int | None],
             live.append((ident, const, terms))
     rows = sorted({t[1] for _, _, terms in live for t in terms}, key=lambda i: (len(cands[i]), i))
     depth_of = {row: d for d, row in enumerate(rows)}
-    checks: dict[int, list[tuple[float, list[tuple[int, int, int]]]]] = {}
-    for _, const, terms in live:
-        checks.setdefault(max(depth_of[t[1]] for t in terms), []).append((const, terms))
     values = [[tuple(_value(r) for r in c) for c in cs] for cs in cands]
-    seen: dict[int, set[int]] = {row: set() for row in rows}
-    chosen: dict[int, int] = {}
-    nodes = 0
+    # each identity: what every candidate of a row adds to it, and the range the unassigned rows can still add
+    # (bounds propagation: a branch dies as soon as an identity cannot be met any more)
+    contrib: list[dict[int, tuple[list[float], float, float]]] = []
+    partial: list[float] = []
+    rem_lo: list[float] = []
+    rem_hi: list[float] = []
+    by_row: dict[int, list[int]] = {}
+    for k, (_, const, terms) in enumerate(live):
+        per_row: dict[int, list[float]] = {}
+        for sign, r, j in terms:
+            add = per_row.setdefault(r, [0.0] * len(cands[r]))
+            for ci in range(len(cands[r])):
+                add[ci] += sign * values[r][ci][j]
+        contrib.append({r: (v, min(v), max(v)) for r, v in per_row.items()})
+        partial.append(const)
+        rem_lo.append(sum(min(v) for v in per_row.values()))
+        rem_hi.append(sum(max(v) for v in per_row.values()))
+        for r in per_row:
+            by_row.setdefault(r, []).append(k)
+    budget = [MAX_JOINT_NODES]
     joint_capped = False
-    n_solutions = 0
 
-    def search(d: int) -> None:
-        nonlocal nodes, joint_capped, n_solutions
-        if joint_capped:
-            return
-        if d == len(rows):
-            n_solutions += 1
-            for row, ci in chosen.items():
-                seen[row].add(ci)
-            return
-        row = rows[d]
-        for ci in range(len(cands[row])):
-            nodes += 1
-            if nodes > MAX_JOINT_NODES:
-                joint_capped = True
-                return
-            chosen[row] = ci
-            good = True
-            for const, terms in checks.get(d, ()):
-                total = const + sum(sign * values[r][chosen[r]][j] for sign, r, j in terms)
-                if abs(total) > 1e-6:
-                    good = False
+    def feasible(ks: list[int]) -> bool:
+        return all(partial[k] + rem_lo[k] <= 1e-6 and partial[k] + rem_hi[k] >= -1e-6 for k in ks)
+
+    def fits(row: int, ci: int) -> bool:
+        """Can row ``row`` take candidate ``ci`` with every identity still reachable by the unassigned rows?"""
+        for k in by_row.get(row, ()):
+            c, mn, mx = contrib[k][row]
+            base = partial[k] + c[ci]
+            if base + rem_lo[k] - mn > 1e-6 or base + rem_hi[k] - mx < -1e-6:
+                return False
+        return True
+
+    def first_solution(order: list[int], allowed: dict[int, list[int]]) -> dict[int, int] | None:
+        """The first assignment (row → candidate) meeting every identity; None when there is none or the node
+        budget ran out (``joint_capped``).  Forward checking: every step keeps, for each unassigned row, only the
+        candidates that leave each identity reachable, and goes on with the row that has the fewest."""
+        nonlocal joint_capped
+        chosen: dict[int, int] = {}
+        free = set(order)
+
+        def dfs() -> bool:
+            nonlocal joint_capped
+            if not free:
+                return True
+            best: tuple[int, list[int]] | None = None
+            for row in free:
+                alive = [ci for ci in allowed.get(row, range(len(cands[row]))) if fits(row, ci)]
+                if not alive:
+                    return False
+                if best is None or len(alive) < len(best[1]):
+                    best = (row, alive)
+                    if len(alive) == 1:
+                        break
+            row, alive = best  # type: ignore[misc]
+            free.discard(row)
+            ks = by_row.get(row, ())
+            for ci in alive:
+                budget[0] -= 1
+                if budget[0] < 0:
+                    joint_capped = True
                     break
-            if good:
-                search(d + 1)
-        chosen.pop(row, None)
+                chosen[row] = ci
+                for k in ks:
+                    c, mn, mx = contrib[k][row]
+                    partial[k] += c[ci]
+                    rem_lo[k] -= mn
+                    rem_hi[k] -= mx
+                found = dfs()
+                for k in ks:
+                    c, mn, mx = contrib[k][row]
+                    partial[k] -= c[ci]
+                    rem_lo[k] += mn
+                    rem_hi[k] += mx
+                if found:
+                    return True
+                if joint_capped:
+                    break
+            chosen.pop(row, None)
+            free.add(row)
+            return False
 
-    if rows:
-        search(0)
+        return dict(chosen) if dfs() else None
+
+    # one solution, then for each row: is there another solution in which that row reads differently?
+    seen: dict[int, set[int]] = {row: set() for row in rows}
+    unknown: set[int] = set()  # rows whose question the budget could not answer
+    n_solutions = 0
+    if rows and feasible(list(range(len(live)))):
+        first = first_solution(rows, {})
+        if first is not None:
+            n_solutions = 1
+            for row, ci in first.items():
+                seen[row].add(ci)
+            for row in rows:
+                if len(seen[row]) > 1:
+                    continue
+                mine = next(iter(seen[row]))
+                other = first_solution([row] + [r for r in rows if r != row],
+                                       {row: [ci for ci in range(len(cands[row])) if ci != mine]})
+                if other is not None:
+                    n_solutions += 1
+                    for r, ci in other.items():
+                        seen[r].add(ci)
+                elif joint_capped:
+                    unknown.add(row)
+                    joint_capped = False
+                    budget[0] = max(budget[0], 0)
+                    if budget[0] == 0:
+                        unknown.update(r for r in rows if len(seen[r]) < 2)
+                        break
+        elif joint_capped:
+            unknown.update(rows)
     out: list[Decoded] = []
     for i, p in enumerate(pending):
         printed = " ".join(x.text for x in p.pieces) or "(nothing)"
@@ -263,11 +340,11 @@ def resolve(pending: Sequence[Pending], known: dict[Key, float | int | None],
             out.append(_unread(p, head + ": no way to cut it into cells satisfies the row's total; cells left unread (null)"))
             continue
         if i in depth_of:
-            if joint_capped:
-                options = {0} if len(cands[i]) == 1 else set(range(len(cands[i])))
-                if len(options) > 1:
-                    out.append(_unread(p, head + ": too many ways to cut the table's rows (search capped); cells left unread (null)"))
-                    continue
+            if i in unknown and len(cands[i]) > 1 and len(seen[i]) < 2:
+                out.append(_unread(p, head + ": too many ways to cut the table's rows (search capped); cells left unread (null)"))
+                continue
+            if i in unknown and len(cands[i]) == 1:
+                options = {0}
             elif n_solutions == 0:
                 out.append(_unread(p, head + ": no way to cut it into cells satisfies the table's totals; cells left unread (null)"))
                 continue
@@ -279,7 +356,7 @@ def resolve(pending: Sequence[Pending], known: dict[Key, float | int | None],
             (ci,) = options
             out.append(_decoded(p, cands[i][ci], head))
         else:
-            out.append(_unread(p, head + f": {len(options)} ways to cut it satisfy the table's totals; cells left unread (null)"))
+            out.append(_unread(p, head + ": two or more ways to cut it satisfy the table's totals; cells left unread (null)"))
     return out
 
 

@@ -12,11 +12,12 @@ leading zeros (``0`` itself excepted) of at most :data:`MAX_DIGITS` digits; cell
 been glued into one piece; blank cells left no trace.  Every way to rebuild the row's cells under that
 model (pieces split inside, blanks inserted anywhere) is a *candidate*; candidates are filtered by the
 row's own identities while they are built (the total cell is never searched: it must spell the sum of
-its parts), then jointly by the column identities over all undecided rows.  A row is decoded only when
-every surviving assignment gives it the same values; otherwise all its cells are recorded unreadable
-(``None``).  Never a guess: when a search hits its cap the row is reported ambiguous, and a row whose
-true cells satisfy the identities is never decoded wrong (property-tested in
-``tests/test_linetables.py``).
+its parts), then jointly by the column identities over all undecided rows: one assignment that meets every
+identity is searched for (forward checking: after each choice every other row keeps only the candidates that
+leave each column's sum reachable), then, row by row, another assignment in which that row reads differently.
+A row is decoded only when no such other assignment exists; otherwise all its cells are recorded unreadable
+(``None``).  Never a guess: when a search hits its cap the row is reported ambiguous, and a row of a table whose
+true cells satisfy the identities is never decoded wrong (property-tested in ``tests/test_glued_cells.py``).
 """
 
 from __future__ import annotations

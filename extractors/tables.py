@@ -16,10 +16,15 @@ row, so the rowspan-expanded group cell (（三）不予公开 …) is part of e
   above that data row (a table wrapped over two row groups has a header band per group); if the
   path does not give complete blocks (text tables have unaligned headers) a 15-value row is read in
   the official order.  Halves of a table 四 split over two ``<table>``s are merged.
-* Table 二: per block (第二十条第（N）项), columns come from the block's header row by position;
-  a table 二 published as one ``<table>`` per block is read block by block.
+* Table 二: per block (第二十条第（N）项), columns come from the block's header labels: by drawn geometry when
+  the reader recorded it (a misaligned Word grid), in reading order for the loose rows of a line table, else
+  by grid position; a row with one of the block's row labels is a data row even when all blank (zeros).
+  A table 二 published as one ``<table>`` per block is read block by block.
   A t2 table right after another continues the block left open by it (a PDF page break after a
   block's label row).
+* Rows of a line table that printed fewer cells than the form has (blanks that left no trace, numbers run
+  together) are decoded with the form's identities by :mod:`extractors.glued`; each gets a note
+  (``cells.decoded`` / ``cells.ambiguous``) in :attr:`TableReading.notes`.
 """
 
 from __future__ import annotations

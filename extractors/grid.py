@@ -40,8 +40,9 @@ def clamp_span(value: object, cap: int) -> int:
     return min(n, cap)
 
 
-def expand(rows: Sequence[Sequence[Cell]]) -> list[list[str | None]]:
-    """Expand spans into a rectangular grid (``None`` = no source cell there)."""
+def expand(rows: Sequence[Sequence[Cell]], anchors: list[tuple[int, int, int, int]] | None = None) -> list[list[str | None]]:
+    """Expand spans into a rectangular grid (``None`` = no source cell there).  ``anchors``, when given, receives
+    ``(row, column, rowspan, colspan)`` of every cell placed, in source order (for :func:`geometry`)."""
     n_rows = len(rows)
     placed: dict[tuple[int, int], str] = {}
     width = 0
@@ -59,6 +60,8 @@ def expand(rows: Sequence[Sequence[Cell]]) -> list[list[str | None]]:
             for dr in range(rs):
                 for dc in range(cs):
                     placed.setdefault((r + dr, c + dc), text)
+            if anchors is not None:
+                anchors.append((r, c, rs, cs))
             c += cs
             if c > width:
                 width = c
@@ -70,43 +73,18 @@ def expand(rows: Sequence[Sequence[Cell]]) -> list[list[str | None]]:
     return [[placed.get((r, c)) for c in range(width)] for r in range(n_rows)]
 
 
-def geometry(rows: Sequence[Sequence[Cell]], widths: Sequence[Sequence[float | None]]
+def geometry(anchors: Sequence[tuple[int, int, int, int]], widths: Sequence[float | None], n_rows: int
              ) -> list[list[tuple[int, int, float, float]]]:
     """Where each cell lies, per grid row: ``(first column, end column, x0, x1)`` of every cell covering the row.
 
-    ``rows`` are laid out like :func:`expand`; ``widths`` are the drawn widths of the same cells (None =
-    unknown).  A column's width is the width of a one-column cell drawn in it (Word's placeholder row of a
-    misaligned table has one for every column); a column no such cell gives is as wide as the mean of the
+    ``anchors`` are the cells as :func:`expand` placed them, ``widths`` their drawn widths in the same order
+    (None = unknown).  A column's width is the width of a one-column cell drawn in it (Word's placeholder row of
+    a misaligned table has one for every column); a column no such cell gives is as wide as the mean of the
     others (1 when no width is known), so x is the real drawing position whenever the producer wrote widths."""
-    n_rows = len(rows)
-    anchors: list[tuple[int, int, int, int]] = []  # r, c, rowspan, colspan
     col_w: dict[int, float] = {}
-    taken: set[tuple[int, int]] = set()
-    spans = any(cell[1] > 1 for row in rows for cell in row)
-    budget = MAX_CELLS
-    for r, row in enumerate(rows):
-        c = 0
-        ws = widths[r] if r < len(widths) else ()
-        for k, (_, rowspan, colspan) in enumerate(row):
-            if spans:
-                while (r, c) in taken:
-                    c += 1
-            rs = max(1, min(rowspan, MAX_ROWSPAN, n_rows - r))
-            cs = max(1, min(colspan, MAX_COLSPAN))
-            budget -= rs * cs
-            if budget < 0:
-                break
-            if spans and rs > 1:
-                for dr in range(rs):
-                    for dc in range(cs):
-                        taken.add((r + dr, c + dc))
-            anchors.append((r, c, rs, cs))
-            w = ws[k] if k < len(ws) else None
-            if cs == 1 and w and c not in col_w:
-                col_w[c] = w
-            c += cs
-        if budget < 0:
-            break
+    for (_, c, _, cs), w in zip(anchors, widths):
+        if cs == 1 and w and c not in col_w:
+            col_w[c] = w
     n_cols = max((c + cs for _, c, _, cs in anchors), default=0)
     default = sum(col_w.values()) / len(col_w) if col_w else 1.0
     x = [0.0]
@@ -117,7 +95,6 @@ def geometry(rows: Sequence[Sequence[Cell]], widths: Sequence[Sequence[float | N
         cell = (c, c + cs, x[c], x[c + cs])
         for dr in range(rs):
             out[r + dr].append(cell)
-    if spans:
-        for cells in out:
-            cells.sort()
+    for cells in out:
+        cells.sort()
     return out

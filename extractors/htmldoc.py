@@ -94,49 +94,49 @@ def table_grid(table: etree._Element) -> list[list[str | None]]:
 _STYLE_WIDTH = re.compile(r"(?:^|;)\s*width\s*:\s*(\d+(?:\.\d+)?)\s*pt", re.I)
 
 
-def _widths(trs: list[etree._Element]) -> list[list[float | None]]:
-    """The drawn width of every cell: Word writes ``width`` (pixels) on each, else ``style="width:…pt"``."""
+def _widths(trs: list[etree._Element]) -> list[float | None]:
+    """The drawn width of every cell in source order: Word writes ``width`` (pixels), else ``style="width:…pt"``."""
     attr = any(td.get("width") for tr in trs[:3] for td in tr if td.tag in ("td", "th"))
-    out = []
+    out: list[float | None] = []
     for tr in trs:
-        row: list[float | None] = []
         for td in tr:
             if td.tag not in ("td", "th"):
                 continue
             w = td.get("width") if attr else ((m := _STYLE_WIDTH.search(td.get("style") or "")) and m.group(1))
             try:
-                row.append(float(w) if w else None)
+                out.append(float(w) if w else None)
             except ValueError:
-                row.append(None)
-        out.append(row)
+                out.append(None)
     return out
 
 
-def _misaligned(rows: list[list[tuple[str, int, int]]]) -> bool:
+def _misaligned(anchors: list[tuple[int, int, int, int]]) -> bool:
     """Do two adjacent rows of a table (a header and its data rows) start their cells at different grid
     columns?  Then the grid positions say nothing reliable about which value sits under which header, and the
     drawn geometry is needed; otherwise positions are exact and the geometry is not computed (fast path)."""
-    prev: list[int] | None = None
-    for row in rows:
-        if len(row) < 2:
-            prev = None  # a block title spanning the table separates the blocks
-            continue
-        starts, c = [], 0
-        for _, rowspan, colspan in row:
-            if rowspan > 1:
-                return True
-            starts.append(c)
-            c += colspan
-        if prev is not None and starts != prev:
+    rows: dict[int, list[int]] = {}
+    for r, c, rs, _ in anchors:
+        if rs > 1:
             return True
-        prev = starts
+        rows.setdefault(r, []).append(c)
+    prev: list[int] | None = None
+    for r in sorted(rows):
+        starts = rows[r]
+        if len(starts) < 2:
+            prev = None  # a block title spanning the table separates the blocks
+        elif prev is not None and starts != prev:
+            return True
+        else:
+            prev = starts
     return False
 
 
 def table_geometry(table: etree._Element) -> list[list[tuple[int, int, float, float]]]:
     """Where each cell of a table is drawn (see :func:`extractors.grid.geometry`)."""
     rows, trs = _table_rows(table)
-    return geometry(rows, _widths(trs))
+    anchors: list[tuple[int, int, int, int]] = []
+    expand(rows, anchors)
+    return geometry(anchors, _widths(trs), len(rows))
 
 
 def _is_layout_table(table: etree._Element) -> bool:
@@ -182,6 +182,7 @@ def _chrome_class(cls: str) -> bool:
     return hit
 
 
+_MAX_ROW = 300  # a table row laid out as text is shorter than this (a table 三 row is ~120 characters)
 #: a separator between cells inside one line of text (after source-formatting whitespace is folded)
 _CELL_SEP = re.compile(r"\t|\u3000|[ \u00a0]{2}")
 _SOURCE_WS = re.compile(r"[ \t\u00a0]*[\r\n]\s*")
@@ -213,7 +214,9 @@ class _Walker:
             text = _collapse(joined)
             if text:
                 idx = len(self.doc.blocks)
-                if "\t" in joined or "\u3000" in joined or "\u00a0" in joined or "  " in joined:
+                if len(text) > _MAX_ROW:
+                    pass  # prose: never a row of a table
+                elif "\t" in joined or "\u3000" in joined or "\u00a0" in joined or "  " in joined:
                     line = _line(joined)
                     if line is not None:
                         self.lines[idx] = line
@@ -298,10 +301,13 @@ class _Walker:
                 if t:
                     self.doc.blocks.append(Block(t, chrome=self.chrome_depth > 0))
             rows, trs = _table_rows(el)
-            grid = expand(rows)
+            # table 二 (its block title or header in the first rows): note where its cells are placed
+            t2 = any("第二十条" in text or "信息内容" in text for row in rows[:4] for text, _, _ in row)
+            anchors: list[tuple[int, int, int, int]] | None = [] if t2 else None
+            grid = expand(rows, anchors)
             raw = RawTable(idx, grid)
-            if any(c and ("第二十条" in c or "信息内容" in c) for row in grid[:4] for c in row) and _misaligned(rows):
-                raw.geometry = geometry(rows, _widths(trs))  # table 二: values go under their header cells by geometry
+            if anchors is not None and _misaligned(anchors):
+                raw.geometry = geometry(anchors, _widths(trs), len(grid))  # values go under their header cells
             if (grid and grid[0] and len({c for c in grid[0] if c is not None}) == 1 and grid[0][0] and len(grid[0][0]) <= 40
                     and heading_of(grid[0][0]) and match_section(grid[0][0], 0)):
                 # a caption row spanning the whole table ("三、收到和处理政府信息公开申请情况"): also a text block

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extractors import extract
-from extractors.grid import geometry
+from extractors.grid import expand, geometry
 from extractors.htmldoc import read_html
 from extractors.linetables import BLANK, GLUED, PIPE, RULE, SPACED, TAB, TEXT, find_tables, line_kind
 from extractors.tables import read_tables
@@ -104,13 +104,16 @@ def test_links_after_a_text_table_keep_their_blocks() -> None:
 def test_geometry_places_cells_by_drawn_width() -> None:
     # header: 信息内容 100 | 新制作 184 | 新公开 142 | 总数 142; data: 规章 142 | v 142 | v 142 | v 142 (+ placeholder row)
     spans = [[1, 2, 1, 1], [2, 1, 1, 1], [1, 1, 1, 1, 1]]
-    widths = [[100.0, 184.0, 142.0, 142.0], [142.0, 142.0, 142.0, 142.0], [100.0, 42.0, 142.0, 142.0, 142.0]]
-    g = geometry([[("", 1, cs) for cs in row] for row in spans], widths)
+    widths = [100.0, 184.0, 142.0, 142.0, 142.0, 142.0, 142.0, 142.0, 100.0, 42.0, 142.0, 142.0, 142.0]
+    anchors: list = []
+    expand([[("", 1, cs) for cs in row] for row in spans], anchors)
+    g = geometry(anchors, widths, 3)
     assert g[0][1] == (1, 3, 100.0, 284.0) and g[1][1] == (2, 3, 142.0, 284.0)
     assert g[1][0] == (0, 2, 0.0, 142.0)
     # a rowspan cell covers the rows below it; without widths every column is 1 wide
-    g = geometry([[("a", 2, 1), ("b", 1, 1)], [("c", 1, 1)]], [[None, None], [None]])
-    assert g == [[(0, 1, 0.0, 1.0), (1, 2, 1.0, 2.0)], [(0, 1, 0.0, 1.0), (1, 2, 1.0, 2.0)]]
+    anchors = []
+    expand([[("a", 2, 1), ("b", 1, 1)], [("c", 1, 1)]], anchors)
+    assert geometry(anchors, [None] * 3, 2) == [[(0, 1, 0.0, 1.0), (1, 2, 1.0, 2.0)], [(0, 1, 0.0, 1.0), (1, 2, 1.0, 2.0)]]
 
 
 def test_word_table_two_with_crooked_header_reads_each_column() -> None:

@@ -310,10 +310,11 @@ def _word_td(c: _WCell, colspan: int) -> str:
             f'padding:0cm 5.4pt 0cm 5.4pt"><p class="MsoNormal" align="center" style="text-align:center">{inner}</p></td>')
 
 
-def word_misaligned_table(rows: list[list[_WCell]]) -> str:
+def word_misaligned_table(rows: list[list[_WCell]], width: int = 568) -> str:
     """A Word table whose rows have their own cell boundaries: the grid is the union of all boundaries, each
     cell spans the grid columns it covers, and a ``height=0`` placeholder row gives every column's width (what
-    Word writes under ``<![if !supportMisalignedColumns]>``)."""
+    Word writes under ``<![if !supportMisalignedColumns]>``).  Every row is made flush with ``width``."""
+    rows = [r[:-1] + [_WCell(r[-1].text, r[-1].width + width - sum(c.width for c in r))] for r in rows]
     edges = sorted({x for r in rows for x in _edges(r)})
     trs = []
     for i, r in enumerate(rows):
@@ -398,11 +399,6 @@ def word_t2_crooked(spec: ReportSpec) -> bytes:
                 cells.append(_WCell(_fmt(f[("t2", key, col)]), w))
             cells += [_WCell("", w) for w in widths[len(cols):]]
             rows.append(cells)
-    # normalise every row to the table width (Word keeps rows flush)
-    for r in rows:
-        total = sum(c.width for c in r)
-        if total != 568:
-            r[-1] = _WCell(r[-1].text, r[-1].width + 568 - total)
     return _word_page(spec, word_misaligned_table(rows))
 
 
@@ -420,10 +416,6 @@ def word_t2_blank(spec: ReportSpec) -> bytes:
                 v = f[("t2", key, col)]
                 cells.append(_WCell("" if v == 0 else _fmt(v), w))
             rows.append(cells)
-    for r in rows:
-        total = sum(c.width for c in r)
-        if total != 568:
-            r[-1] = _WCell(r[-1].text, r[-1].width + 568 - total)
     return _word_page(spec, word_misaligned_table(rows))
 
 

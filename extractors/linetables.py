@@ -34,6 +34,8 @@ from extractors.tables import classify, is_row_label, is_t2_column_label
 
 _SPACED = re.compile(r"[ \u00a0]{2,}|\u3000+")
 _MAX_CELL = 80
+_MAX_CELLS = 60  # no row of the form has more than 17 cells; a longer "row" is not one (and keeps grids small)
+_MAX_VALUES = 15  # the longest row of values (table 四's one row)
 _NUM = r"[-+]?\d+(?:\.\d+)?"
 _NUMS = rf"{_NUM}(?:(?: |(?=[-+])){_NUM})*"  # single spaces, or a sign that starts the next number ("120-3")
 #: an official row label followed by numbers separated by single spaces or by nothing
@@ -83,7 +85,7 @@ def _spaced_cells(s: str) -> list[str] | None:
     if s.endswith(("。", "；", ";")):
         return None
     cells = [c for c in _SPACED.split(s) if c]
-    if len(cells) < 2 or any(len(c) > _MAX_CELL for c in cells):
+    if len(cells) < 2 or len(cells) > _MAX_CELLS or any(len(c) > _MAX_CELL for c in cells):
         return None
     out: list[str] = []
     for c in cells:  # "18 13 11" inside one spaced cell: single-spaced numbers are cells too
@@ -105,9 +107,12 @@ def line_kind(line: str | None) -> tuple[int, list[str] | None]:
     if not s:
         return BLANK, None
     if "\t" in line:
-        return TAB, [c.strip() for c in line.strip("\r\n").split("\t")]
+        cells = [c.strip() for c in line.strip("\r\n").split("\t")]
+        return (TAB, cells) if len(cells) <= _MAX_CELLS else (TEXT, None)
     if s[0] == "|" and s.count("|") >= 3:
         cells = [c.strip() for c in s.strip("|").split("|")]
+        if len(cells) > _MAX_CELLS:
+            return TEXT, None
         if all(_RULE_CELL.match(c) for c in cells):
             return RULE, None
         return PIPE, cells
@@ -118,7 +123,7 @@ def line_kind(line: str | None) -> tuple[int, list[str] | None]:
     if s[-1].isdigit() and len(s) <= 160:
         if _NUMBERS.match(s):
             tokens = _TOKEN.findall(s)
-            if len(tokens) >= 2 or len(s) >= 5:
+            if (len(tokens) >= 2 or len(s) >= 5) and len(tokens) <= _MAX_CELLS:
                 return GLUED, tokens
         else:
             m = _TAIL.match(s)
@@ -148,19 +153,23 @@ _NOT_A_ROW = re.compile(r"^(?:总计|合计|小计|行政复议|行政诉讼)$")
 def _blank_row(ls: _Lines, j: int) -> bool:
     """An official row label alone on its line inside a table whose blanks leave no trace: a row printed all
     blank.  Only when the next row starts with a row label too (a wrapped label continues on the next line)."""
-    s = ls.text(j)
-    if len(s) > 60 or _NOT_A_ROW.match(normalise_label(s)) or not (is_row_label(s, "t3") or is_row_label(s, "t2")):
-        return False
-    m = j + 1
-    while m < len(ls) and ls.kind(m) == BLANK:
-        m += 1
-    if m >= len(ls):
-        return False
-    k = ls.kind(m)
-    if k in (SPACED, GLUED):
-        first = ls.cells(m)[0]
-        return not _is_value(first) and is_row_label(first)
-    return k == TEXT and _blank_row(ls, m)
+    for _ in range(40):  # a few blank rows in a row, then a row with its values
+        s = ls.text(j)
+        if len(s) > 60 or _NOT_A_ROW.match(normalise_label(s)) or not (is_row_label(s, "t3") or is_row_label(s, "t2")):
+            return False
+        m = j + 1
+        while m < len(ls) and ls.kind(m) == BLANK:
+            m += 1
+        if m >= len(ls):
+            return False
+        k = ls.kind(m)
+        if k in (SPACED, GLUED):
+            first = ls.cells(m)[0]
+            return not _is_value(first) and is_row_label(first)
+        if k != TEXT:
+            return False
+        j = m
+    return False
 
 
 def _numbers(cells: list[str]) -> int:
@@ -205,8 +214,10 @@ class _Lines:
         return False
 
 
-def _grow(ls: _Lines, i: int, floor: int, official_only: bool) -> LineTable | None:
-    """The table whose first row line is line ``i`` (lines before ``floor`` belong to an earlier table)."""
+def _grow(ls: _Lines, i: int, floor: int, official_only: bool) -> tuple[LineTable | None, int]:
+    """The table whose first row line is line ``i`` (lines before ``floor`` belong to an earlier table), or None
+    when those lines are no table; and the line after the last one looked at (a refused run is not retried
+    from each of its lines: that would be quadratic)."""
     t = LineTable(i, i)
     j = i - 1
     pre: list[int] = []
@@ -261,16 +272,20 @@ def _grow(ls: _Lines, i: int, floor: int, official_only: bool) -> LineTable | No
             continue
         break
     t.end = t.lines[-1] + 1
+    return (t if _accept(t, exact, glued, rows, lone, official_only) else None), t.end
+
+
+def _accept(t: LineTable, exact: int, glued: int, rows: int, lone: int, official_only: bool) -> bool:
     counts = [_numbers(r) for r in t.rows]
     ok = (exact and not official_only) or sum(1 for c in counts if c >= 3) >= 2 or max(counts) >= 5
     if not ok and not glued and not (t.loose and max(counts) >= 1):
-        return None
+        return False
     kind = classify(t.grid()) if (official_only or not ok or lone == rows) else None
     if (official_only or not ok) and kind not in OFFICIAL:
-        return None  # (a few loose rows are a table only when they are one of the form's: 四's one row, a 二 block)
+        return False  # (a few loose rows are a table only when they are one of the form's: 四's one row, a 二 block)
     if lone == rows and kind not in ("t4", "t4_part"):
-        return None  # one long number under captions: a value pasted as its own paragraph (cell flow), not a row
-    return t
+        return False  # one long number under captions: a value pasted as its own paragraph (cell flow), not a row
+    return True
 
 
 def _is_value(s: str) -> bool:
@@ -344,6 +359,8 @@ def _flow_table(ls: _Lines, idx: list[int], kind: str | None) -> LineTable | Non
         while j < len(tokens) and _is_value(tokens[j][0]):
             j += 1
         values = [v for v, _ in tokens[i + 1:j]]
+        if j - i > _MAX_VALUES + 1:
+            return None  # a run of values longer than any row of the form: not one of its tables
         if _is_value(s):  # values after a label that is not a row (table 四's one row of fifteen)
             t.loose.add(len(t.rows))
             t.rows.append([s, *values])
@@ -391,11 +408,11 @@ def find_tables(lines: Sequence[str | None], *, official_only: bool = False,
     ls = _Lines(lines)
     out: list[LineTable] = []
     taken = [False] * len(lines)
-    floor = 0
+    floor = tried = 0
     for i in (range(len(lines)) if candidates is None else candidates):
-        if i < floor or ls.kind(i) not in _ROWS:
+        if i < floor or i < tried or ls.kind(i) not in _ROWS:
             continue
-        t = _grow(ls, i, floor, official_only)
+        t, tried = _grow(ls, i, floor, official_only)
         if t is not None:
             out.append(t)
             for r in range(t.start, t.end):

@@ -141,3 +141,23 @@ def test_glued_text_report_end_to_end() -> None:
     decoded = [f for f in r.findings if f.rule == "cells.decoded"]
     assert decoded and all(f.severity == "warning" and "read as" in f.message for f in decoded)
     assert r.status == "ok"
+
+
+def test_hostile_line_tables_stay_fast() -> None:
+    """Thousands of row-like lines, lone row labels and value paragraphs: linear, no recursion, no explosion."""
+    import time
+
+    from extractors.linetables import find_tables
+
+    lines = (["二、主动公开政府信息情况", "第二十条第（一）项", "信息内容    本年新制作数量    本年新公开数量    对外公开总数量"]
+             + ["规章"] * 5000 + ["规范性文件    1    2    3"] + ["1.属于国家秘密 " + "0" * 150] * 2000 + ["7"] * 5000
+             + ["\t".join(["0"] * 50)] * 2000)
+    t0 = time.process_time()
+    tables = find_tables(lines)
+    assert time.process_time() - t0 < 5.0
+    assert tables and all(t.start < t.end for t in tables)
+    html = "<html><body>" + "<p>0</p>" * 20000 + "".join(f"<p>规章\t{i}\t{i}\t{i}</p>" for i in range(3000)) + "</body></html>"
+    t0 = time.process_time()
+    r = extract(html.encode("utf-8"))
+    assert time.process_time() - t0 < 10.0
+    assert "extractor error" not in (r.reason or "")

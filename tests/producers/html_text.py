@@ -19,6 +19,7 @@ portal's own rendering:
 ``html_p_glued``           every row one ``<p>``, the label then the numbers copied from a PDF: single spaces
                            between some cells, others run together ("1.属于国家秘密 230 000023")
 ``text_glued``             the same as a .txt file (text copied out of a PDF viewer)
+``text_glued_ambiguous``   a .txt in which some rows are printed so that two readings fit (decoded → null)
 ``text_spaced_blanks``     a .txt whose tables lost their tabs (runs of spaces): blank cells leave no trace
 ``word_t2_crooked``        a Word export whose table 二 has a misaligned grid (header and data cells of different
                            widths: Word's ``supportMisalignedColumns`` placeholder row, merged label cells, an
@@ -26,9 +27,10 @@ portal's own rendering:
 ``word_t2_blank``          a Word export whose table 二 prints zeros as blank / ``&nbsp;`` cells, one whole row blank
 =========================  ========================================================================================
 
-``glue(spec)`` decides, deterministically from the seed, which cells of a row touch (run together) in the glued
-producers; ``blank`` hooks pick the cells printed blank.  ``python -m tests.producers.html_text`` rewrites
-``tests/fixtures/fidelity/{html-text,t2,glued}/`` and their ``.json`` (the expected values are the spec's).
+In the glued producers a random generator seeded by the spec decides which numbers touch (run together).
+``python -m tests.producers.html_text`` rewrites ``tests/fixtures/fidelity/{html-text,t2,glued}/`` and their
+``.json`` (:func:`fixtures`; the expected values are the spec's, cells that cannot be given back are listed with
+two readings that print the same text).
 """
 
 from __future__ import annotations

@@ -136,7 +136,9 @@ def test_word_table_two_with_crooked_header_reads_each_column() -> None:
 
 
 def test_glued_text_report_end_to_end() -> None:
-    text = open("tests/fixtures/fidelity/glued/text-glued-2019.txt", encoding="utf-8").read()
+    from pathlib import Path
+
+    text = Path("tests/fixtures/fidelity/glued/text-glued-2019.txt").read_text(encoding="utf-8")
     r = extract(text.encode("utf-8"), filename="r.txt")
     decoded = [f for f in r.findings if f.rule == "cells.decoded"]
     assert decoded and all(f.severity == "warning" and "read as" in f.message for f in decoded)

@@ -20,6 +20,14 @@ class RawTable:
     #: Provenance of each grid row ("p3:l12" = page 3, line 12; "l45" = line 45 of a text); None = the cell address
     #: (table index, grid row, grid column) is the provenance.
     row_locs: list[str] | None = None
+    #: Where the source cells lie, per grid row: ``(first grid column, end grid column, x0, x1)`` of each cell
+    #: covering the row, x in the reader's units (Word's ``width`` pixels, PDF points); None = not recorded.  Lets
+    #: the table reader put a value under the header cell it is drawn under, whatever the spans say.
+    geometry: list[list[tuple[int, int, float, float]]] | None = None
+    #: Grid rows of a line table whose printed cells need not map one to one onto the form's columns: blanks that
+    #: left no trace (runs of spaces, one cell per paragraph) or cells run together ("230 000023").  The table
+    #: reader decodes them with the form's identities (``extractors.glued``).
+    loose: frozenset[int] | None = None
 
 
 @dataclass(slots=True)

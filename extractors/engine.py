@@ -247,7 +247,8 @@ def build_report(doc: Document, enc: str | None, url: str | None) -> Report:
                 title = report.title = md.pick_title([b.text])
                 break
     body_table_ids = {blocks[i].table for i in range(start, end) if blocks[i].table is not None and not blocks[i].chrome}
-    reading = read_tables([(t.index, t.grid) for t in doc.tables], body_table_ids)
+    reading = read_tables(doc.tables, body_table_ids)
+    doc.notes.extend(reading.notes)  # cells the table reader had to decode (cells.decoded / cells.ambiguous)
     raw_by_index = {t.index: t for t in doc.tables}
     for t in reading.tables:  # provenance of the grid: which reader, which page/line each row came from
         raw = raw_by_index.get(t.index)

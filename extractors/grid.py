@@ -40,8 +40,9 @@ def clamp_span(value: object, cap: int) -> int:
     return min(n, cap)
 
 
-def expand(rows: Sequence[Sequence[Cell]]) -> list[list[str | None]]:
-    """Expand spans into a rectangular grid (``None`` = no source cell there)."""
+def expand(rows: Sequence[Sequence[Cell]], anchors: list[tuple[int, int, int, int]] | None = None) -> list[list[str | None]]:
+    """Expand spans into a rectangular grid (``None`` = no source cell there).  ``anchors``, when given, receives
+    ``(row, column, rowspan, colspan)`` of every cell placed, in source order (for :func:`geometry`)."""
     n_rows = len(rows)
     placed: dict[tuple[int, int], str] = {}
     width = 0
@@ -59,6 +60,8 @@ def expand(rows: Sequence[Sequence[Cell]]) -> list[list[str | None]]:
             for dr in range(rs):
                 for dc in range(cs):
                     placed.setdefault((r + dr, c + dc), text)
+            if anchors is not None:
+                anchors.append((r, c, rs, cs))
             c += cs
             if c > width:
                 width = c
@@ -68,3 +71,30 @@ def expand(rows: Sequence[Sequence[Cell]]) -> list[list[str | None]]:
         if c + 1 > width:
             width = c + 1
     return [[placed.get((r, c)) for c in range(width)] for r in range(n_rows)]
+
+
+def geometry(anchors: Sequence[tuple[int, int, int, int]], widths: Sequence[float | None], n_rows: int
+             ) -> list[list[tuple[int, int, float, float]]]:
+    """Where each cell lies, per grid row: ``(first column, end column, x0, x1)`` of every cell covering the row.
+
+    ``anchors`` are the cells as :func:`expand` placed them, ``widths`` their drawn widths in the same order
+    (None = unknown).  A column's width is the width of a one-column cell drawn in it (Word's placeholder row of
+    a misaligned table has one for every column); a column no such cell gives is as wide as the mean of the
+    others (1 when no width is known), so x is the real drawing position whenever the producer wrote widths."""
+    col_w: dict[int, float] = {}
+    for (_, c, _, cs), w in zip(anchors, widths):
+        if cs == 1 and w and c not in col_w:
+            col_w[c] = w
+    n_cols = max((c + cs for _, c, _, cs in anchors), default=0)
+    default = sum(col_w.values()) / len(col_w) if col_w else 1.0
+    x = [0.0]
+    for c in range(n_cols):
+        x.append(x[-1] + col_w.get(c, default))
+    out: list[list[tuple[int, int, float, float]]] = [[] for _ in range(n_rows)]
+    for r, c, rs, cs in anchors:
+        cell = (c, c + cs, x[c], x[c + cs])
+        for dr in range(rs):
+            out[r + dr].append(cell)
+    for cells in out:
+        cells.sort()
+    return out

@@ -5,9 +5,17 @@ lxml parses it in ~0.4 ms (docs/extraction.md has the numbers measured by ``benc
 the walk below is the only place that touches markup, so the rest of the extractor is parser-agnostic.
 
 The walk emits one block per paragraph-like element (``<p>``, ``<div>`` text, ``<li>``, ``<h*>``,
-``<br>``-separated lines) and one block per data table.  Layout tables (tables that hold other
-tables, or long prose in few columns — old portals lay out the whole article that way) are walked
+``<br>``-separated lines, each line of a ``<pre>``) and one block per data table.  Layout tables (tables that
+hold other tables, or long prose in few columns — old portals lay out the whole article that way) are walked
 into as text containers instead.  Navigation/footer containers are marked ``chrome``.
+
+Statistics pasted as text (one ``<p>``/``<br>`` line per row with tabs, runs of spaces, ``&nbsp;`` or
+ideographic spaces between the cells, a ``<pre>`` block, a markdown pipe table, or one cell per paragraph)
+are found after the walk by the line grammar shared with the text reader (:mod:`extractors.linetables`):
+a run of lines that is one of the form's tables replaces its blocks by one table (``RawTable.source =
+"html-text"``, ``row_locs`` = source line numbers).  For table 二 the walk also records where each cell is
+drawn (``RawTable.geometry``, from Word's ``width`` attributes), so crooked Word spans cannot shift a value
+into its neighbour's column.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ import re
 from lxml import etree
 
 from extractors.document import Block, Document, Image, Link, RawTable
+from extractors.grid import MAX_COLSPAN, MAX_ROWSPAN, clamp_span, expand, geometry
+from extractors.linetables import find_tables
 from extractors.sections import heading_of, match_section
-from extractors.grid import MAX_COLSPAN, MAX_ROWSPAN, clamp_span, expand
 
 _SKIP = frozenset({"script", "style", "noscript", "head", "template", "select", "option", "button", "iframe", "svg", "textarea", "object", "embed"})
 _BLOCK = frozenset(
@@ -65,16 +74,69 @@ def _rows_of(table: etree._Element) -> list[etree._Element]:
     return rows
 
 
-def table_grid(table: etree._Element) -> list[list[str | None]]:
+def _table_rows(table: etree._Element) -> tuple[list[list[tuple[str, int, int]]], list[etree._Element]]:
+    trs = _rows_of(table)
     rows = []
-    for tr in _rows_of(table):
+    for tr in trs:
         cells = []
         for td in tr:
             if td.tag not in ("td", "th"):
                 continue
             cells.append((_cell_text(td), clamp_span(td.get("rowspan"), MAX_ROWSPAN), clamp_span(td.get("colspan"), MAX_COLSPAN)))
         rows.append(cells)
-    return expand(rows)
+    return rows, trs
+
+
+def table_grid(table: etree._Element) -> list[list[str | None]]:
+    return expand(_table_rows(table)[0])
+
+
+_STYLE_WIDTH = re.compile(r"(?:^|;)\s*width\s*:\s*(\d+(?:\.\d+)?)\s*pt", re.I)
+
+
+def _widths(trs: list[etree._Element]) -> list[float | None]:
+    """The drawn width of every cell in source order: Word writes ``width`` (pixels), else ``style="width:…pt"``."""
+    attr = any(td.get("width") for tr in trs[:3] for td in tr if td.tag in ("td", "th"))
+    out: list[float | None] = []
+    for tr in trs:
+        for td in tr:
+            if td.tag not in ("td", "th"):
+                continue
+            w = td.get("width") if attr else ((m := _STYLE_WIDTH.search(td.get("style") or "")) and m.group(1))
+            try:
+                out.append(float(w) if w else None)
+            except ValueError:
+                out.append(None)
+    return out
+
+
+def _misaligned(anchors: list[tuple[int, int, int, int]]) -> bool:
+    """Do two adjacent rows of a table (a header and its data rows) start their cells at different grid
+    columns?  Then the grid positions say nothing reliable about which value sits under which header, and the
+    drawn geometry is needed; otherwise positions are exact and the geometry is not computed (fast path)."""
+    rows: dict[int, list[int]] = {}
+    for r, c, rs, _ in anchors:
+        if rs > 1:
+            return True
+        rows.setdefault(r, []).append(c)
+    prev: list[int] | None = None
+    for r in sorted(rows):
+        starts = rows[r]
+        if len(starts) < 2:
+            prev = None  # a block title spanning the table separates the blocks
+        elif prev is not None and starts != prev:
+            return True
+        else:
+            prev = starts
+    return False
+
+
+def table_geometry(table: etree._Element) -> list[list[tuple[int, int, float, float]]]:
+    """Where each cell of a table is drawn (see :func:`extractors.grid.geometry`)."""
+    rows, trs = _table_rows(table)
+    anchors: list[tuple[int, int, int, int]] = []
+    expand(rows, anchors)
+    return geometry(anchors, _widths(trs), len(rows))
 
 
 def _is_layout_table(table: etree._Element) -> bool:
@@ -120,20 +182,68 @@ def _chrome_class(cls: str) -> bool:
     return hit
 
 
+_MAX_ROW = 300  # a table row laid out as text is shorter than this (a table 三 row is ~120 characters)
+#: a separator between cells inside one line of text (after source-formatting whitespace is folded)
+_CELL_SEP = re.compile(r"\t|\u3000|[ \u00a0]{2}")
+_SOURCE_WS = re.compile(r"[ \t\u00a0]*[\r\n]\s*")
+
+
+def _line(raw: str) -> str | None:
+    """The text of a block as a line of cells, when it has separators between cells (tabs, runs of spaces or
+    &nbsp;, ideographic spaces); None otherwise.  Whitespace with a line break is the page's source formatting
+    (browsers render it as one space), not a separator."""
+    line = _SOURCE_WS.sub(" ", raw).strip(" \u00a0\u3000\u200b\ufeff")
+    return line if _CELL_SEP.search(line) else None
+
+
 class _Walker:
     def __init__(self) -> None:
         self.doc = Document()
         self.buf: list[str] = []
         self.buf_heading = False
         self.chrome_depth = 0
+        self.cur: etree._Element | None = None  # the element the current block starts at (its source line)
+        self.els: dict[int, etree._Element | None] = {}  # block index → the element it starts at
+        self.lines: dict[int, str] = {}  # block index → its text as a line of cells (only blocks with separators)
+        self.pre_lines: dict[int, int] = {}  # block index → source line, for the lines of a <pre>
+        self.candidates: list[int] = []  # blocks that may be rows of a text-laid table (separators, a final digit, pipes)
 
     def flush(self) -> None:
         if self.buf:
-            text = _collapse("".join(self.buf))
+            joined = "".join(self.buf)
+            text = _collapse(joined)
             if text:
+                idx = len(self.doc.blocks)
+                if len(text) > _MAX_ROW:
+                    pass  # prose: never a row of a table
+                elif "\t" in joined or "\u3000" in joined or "\u00a0" in joined or "  " in joined:
+                    line = _line(joined)
+                    if line is not None:
+                        self.lines[idx] = line
+                        self.candidates.append(idx)
+                elif text[-1].isdigit() or "|" in text:
+                    self.candidates.append(idx)
+                self.els[idx] = self.cur
                 self.doc.blocks.append(Block(text, heading=self.buf_heading, chrome=self.chrome_depth > 0))
             self.buf = []
         self.buf_heading = False
+
+    def pre(self, el: etree._Element) -> None:
+        """A ``<pre>`` block: every line is a block, and its spaces are the page's own (cell separators)."""
+        self.flush()
+        first = el.sourceline or 0
+        for k, raw in enumerate(_STRING(el).replace("\r\n", "\n").replace("\r", "\n").split("\n")):
+            text = _collapse(raw)
+            if not text:
+                continue
+            idx = len(self.doc.blocks)
+            line = raw.replace("\u00a0", " ").strip(" \u3000")
+            if _CELL_SEP.search(line):
+                self.lines[idx] = line
+            if idx in self.lines or text[-1].isdigit() or "|" in text:
+                self.candidates.append(idx)
+            self.doc.blocks.append(Block(text, chrome=self.chrome_depth > 0))
+            self.pre_lines[idx] = first + k
 
     def text(self, s: str | None) -> None:
         if s:
@@ -168,10 +278,15 @@ class _Walker:
             # fast path: a Word paragraph of nested spans/fonts is read in one C-level call
             if tag in _BLOCK:
                 self.flush()
+                self.cur = el
                 self.text(_STRING(el))
                 self.flush()
             else:
                 self.text(_STRING(el))
+            self.text(el.tail)
+            return
+        if tag == "pre":
+            self.pre(el)
             self.text(el.tail)
             return
         if chrome:
@@ -185,12 +300,19 @@ class _Walker:
                 t = _cell_text(cap)
                 if t:
                     self.doc.blocks.append(Block(t, chrome=self.chrome_depth > 0))
-            grid = table_grid(el)
+            rows, trs = _table_rows(el)
+            # table 二 (its block title or header in the first rows): note where its cells are placed
+            t2 = any("第二十条" in text or "信息内容" in text for row in rows[:4] for text, _, _ in row)
+            anchors: list[tuple[int, int, int, int]] | None = [] if t2 else None
+            grid = expand(rows, anchors)
+            raw = RawTable(idx, grid)
+            if anchors is not None and _misaligned(anchors):
+                raw.geometry = geometry(anchors, _widths(trs), len(grid))  # values go under their header cells
             if (grid and grid[0] and len({c for c in grid[0] if c is not None}) == 1 and grid[0][0] and len(grid[0][0]) <= 40
                     and heading_of(grid[0][0]) and match_section(grid[0][0], 0)):
                 # a caption row spanning the whole table ("三、收到和处理政府信息公开申请情况"): also a text block
                 self.doc.blocks.append(Block(grid[0][0], chrome=self.chrome_depth > 0))
-            self.doc.tables.append(RawTable(idx, grid))
+            self.doc.tables.append(raw)
             self.doc.blocks.append(Block("", table=idx, chrome=self.chrome_depth > 0))
             for a in el.iter("a"):
                 self._link(a)
@@ -200,6 +322,7 @@ class _Walker:
             is_block = tag in _BLOCK
             if is_block or tag == "br":
                 self.flush()
+                self.cur = el
             if tag in _HEADING:
                 self.buf_heading = True
                 if tag in ("h1", "ucaptitle"):
@@ -231,6 +354,76 @@ class _Walker:
             self.doc.images.append(Image(src, (img.get("alt") or img.get("title") or "").strip(), len(self.doc.blocks)))
 
 
+class _BlockLines:
+    """The blocks as lines for :func:`extractors.linetables.find_tables`, built only where it looks: None for a
+    table, chrome or a heading (no text table crosses them), else the block's line of cells or its text."""
+
+    def __init__(self, blocks: list[Block], raw: dict[int, str]) -> None:
+        self.blocks, self.raw = blocks, raw
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, i: int) -> str | None:
+        b = self.blocks[i]
+        if b.table is not None or b.chrome or b.heading:
+            return None
+        return self.raw.get(i, b.text)
+
+
+def _text_tables(w: _Walker) -> None:
+    """Replace the blocks of statistics laid out as text by the tables they are (see the module docstring)."""
+    doc = w.doc
+    blocks = doc.blocks
+    candidates = [i for i in w.candidates if not (blocks[i].chrome or blocks[i].heading)]
+    if not candidates:
+        return
+    lines = _BlockLines(blocks, w.lines)
+    found = find_tables(lines, official_only=True, candidates=candidates)
+    if not found:
+        return
+
+    def loc(i: int) -> str:
+        n = w.pre_lines.get(i)
+        if n is None:
+            el = w.els.get(i)
+            n = el.sourceline if el is not None else None
+            if n and el.tag == "br":  # the line starts after the <br>: where its text does
+                tail = el.tail or ""
+                n += tail[:len(tail) - len(tail.lstrip())].count("\n")
+        return f"l{n}" if n else f"b{i}"
+
+    new_blocks: list[Block] = []
+    tables: list[RawTable] = []
+    moved = [0] * (len(blocks) + 1)
+
+    def keep(i: int) -> None:
+        b = blocks[i]
+        if b.table is not None:
+            t = doc.tables[b.table]
+            t.index = b.table = len(tables)
+            tables.append(t)
+        moved[i] = len(new_blocks)
+        new_blocks.append(b)
+
+    pos = 0
+    for t in found:
+        for i in range(pos, t.start):
+            keep(i)
+        locs = [loc(i) for i in t.lines]
+        tables.append(RawTable(len(tables), t.grid(), source="html-text", row_locs=locs, loose=frozenset(t.loose) or None))
+        for i in range(t.start, t.end):
+            moved[i] = len(new_blocks)
+        new_blocks.append(Block("", table=len(tables) - 1, loc=locs[0]))
+        pos = t.end
+    for i in range(pos, len(blocks)):
+        keep(i)
+    moved[len(blocks)] = len(new_blocks)
+    doc.blocks, doc.tables = new_blocks, tables
+    for item in (*doc.links, *doc.images):
+        item.block = moved[min(item.block, len(blocks))]
+
+
 def read_html(text: str) -> Document:
     """Parse HTML text (already decoded) into a :class:`Document`."""
     if text[:200].lstrip().startswith("<?xml"):
@@ -248,6 +441,7 @@ def read_html(text: str) -> Document:
         pass
     w.flush()
     doc = w.doc
+    _text_tables(w)
     tail = text[-2048:].rstrip().lower()
     opened = "<html" in text[:4096].lower()
     doc.truncated = opened and "</html>" not in tail and not tail.endswith(">")

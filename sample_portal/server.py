@@ -156,13 +156,21 @@ class _Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
+        self._counted = True
         try:
             self._serve_inner(method)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (timeouts, aborted downloads): not a server error
         finally:
-            with st.lock:
-                st.in_flight -= 1
+            self._done()
+
+    def _done(self) -> None:
+        """The request stops counting as in flight — just *before* its response is written: the client may send
+        its next request the moment it has read this one, before this thread gets to run again."""
+        if getattr(self, "_counted", False):
+            self._counted = False
+            with self.state.lock:
+                self.state.in_flight -= 1
 
     def _serve_inner(self, method: str) -> None:
         st = self.state
@@ -225,6 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, headers, body if method != "HEAD" else b"", length=len(body))
 
     def _send(self, status: int, headers: dict[str, str], body: bytes, *, length: int | None = None) -> None:
+        self._done()
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)

@@ -175,6 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve_inner(self, method: str) -> None:
         st = self.state
         started = time.time()
+        _reload_if_changed(st)
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)
         form: dict[str, str] = {}
@@ -208,7 +209,6 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             if self._apply_fault(fault, method, log):
                 return
-        _reload_if_changed(st)
         status, headers, body = self._route(method, path, query, form, portal)
         if portal is not None and _without_validators(st, portal.key, path):
             headers = {k: v for k, v in headers.items() if k not in ("ETag", "Last-Modified")}

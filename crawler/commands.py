@@ -68,7 +68,7 @@ async def check_portal(portal: Portal, archive: Archive, settings: CrawlSettings
 
 def check_portals(portals: list[Portal], settings: CrawlSettings) -> list[PortalCheck]:
     async def run() -> list[PortalCheck]:
-        policy = HostPolicy.create(settings)
+        policy = HostPolicy.shared(settings)
         with tempfile.TemporaryDirectory(prefix="ogi-check-") as tmp:
             archive = Archive(tmp)
             try:

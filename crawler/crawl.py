@@ -5,8 +5,11 @@ Public API (docs/crawler.md):
 * ``async crawl_portal(portal, archive, settings, client=None, *, policy=None, progress=None) -> PortalCrawl``
   — one portal (the flows run one Prefect task per portal);
 * ``crawl_portals(portals, archive, settings, *, progress=None) -> list[PortalCrawl]`` — a sync wrapper
-  crawling several portals concurrently with shared per-host politeness; one bad portal never stops the
-  others (an unexpected error becomes ``PortalCrawl(ok=False, error=…)``).
+  crawling several portals concurrently; one bad portal never stops the others (an unexpected error becomes
+  ``PortalCrawl(ok=False, error=…)``).
+
+Both use the process-wide per-host politeness of :meth:`crawler.hosts.HostPolicy.shared` unless ``policy`` is
+given, so portals on one host share its slots, delay, backoff and robots.txt across calls, threads and loops.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ import ogi
 from crawler.archive import Archive, UrlState, utcnow
 from crawler.cms import LISTERS, ListState, detect_cms
 from crawler.fetch import Fetcher, FetchResult, HostPolicy, body_changed
-from crawler.revalidation import RevalidationPolicy
+from crawler.revalidation import KnownUrl, RevalidationPlan, RevalidationPolicy
 from crawler.links import decode_html, extract_links, is_attachment_url, is_report_link, parse_html
+from crawler.transport import KeepAliveTransport, env_has_proxy
 from crawler.types import CrawledDocument, PortalCrawl
 from ogi.config import CrawlSettings
 from ogi.registry import Portal
@@ -60,15 +64,27 @@ def _verifying_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+def _unverified_ssl_context() -> ssl.SSLContext:
+    """``verify_tls: false`` (a portal's explicit opt-out): TLS without certificate checks."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def make_client(settings: CrawlSettings, *, verify: bool = True) -> httpx.AsyncClient:
     """The HTTP client the crawler uses: our User-Agent, no automatic redirects, explicit timeouts."""
     n = max(1, settings.global_concurrency)
+    ctx = _verifying_ssl_context() if verify else _unverified_ssl_context()
     return httpx.AsyncClient(
         headers={"User-Agent": ogi.USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"},
         timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
         follow_redirects=False,
-        verify=_verifying_ssl_context() if verify else False,
+        verify=ctx,
         limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
+        # the crawler limits concurrency itself: a lean keep-alive transport (crawler/transport.py), unless a proxy
+        # is configured in the environment (httpx's own transport handles proxies)
+        transport=None if env_has_proxy() else KeepAliveTransport(ssl_context=ctx),
     )
 
 
@@ -111,7 +127,7 @@ async def crawl_portal(
     own = client is None or (not portal.verify_tls and client is not None)
     if own:
         client = make_client(settings, verify=portal.verify_tls)
-    policy = policy or HostPolicy.create(settings)
+    policy = policy or HostPolicy.shared(settings)  # one politeness budget per host for the whole process
     try:
         await _crawl(portal, archive, settings, client, policy, crawl, progress)
     except Exception as e:  # noqa: BLE001 - one bad portal must never stop the others
@@ -123,9 +139,9 @@ async def crawl_portal(
             await client.aclose()
         archive.commit()
         crawl.elapsed_s = time.perf_counter() - t0
-    log.info("portal %s: cms=%s docs=%d (not re-requested: %d) failures=%d requests=%d bytes=%d", portal.id,
-             crawl.cms, len(crawl.documents), crawl.revalidation_skipped, len(crawl.failures), crawl.requests,
-             crawl.bytes)
+    log.info("portal %s: cms=%s docs=%d (revalidated %d, skipped for budget %d, oldest check %d nights) "
+             "failures=%d requests=%d bytes=%d", portal.id, crawl.cms, len(crawl.documents), crawl.revalidated,
+             crawl.revalidation_skipped, crawl.oldest_check_age_days, len(crawl.failures), crawl.requests, crawl.bytes)
     return crawl
 
 
@@ -183,14 +199,20 @@ async def _crawl(portal, archive, settings, client, policy, crawl: PortalCrawl, 
     if progress:
         progress.portal_total(portal.id, len(pages) + len(direct))
     reval = RevalidationPolicy.from_settings(settings)
-    log.debug("portal %s: %s", portal.id, reval.describe())
+    priors, known = _known_urls(archive, pages, direct, state.changed)
+    plan = RevalidationPlan.build(reval, known, archive)
+    log.debug("portal %s: %s; %d known URLs, %d to re-request", portal.id, reval.describe(), len(known),
+              len(plan.selected))
+    run = _Run(fetcher, portal, crawl, plan, priors, seen_attachments=set(direct))
 
-    seen_attachments: set[str] = set(direct)
+    # new URLs first, then the known ones in the plan's priority order, then those reported from the archive
+    rank = {u: i + 1 for i, u in enumerate(plan.selected)}
+    last = len(rank) + 1
+    work = [("page", link) for link in pages.values()] + [("attachment", link) for link in direct.values()]
+    work.sort(key=lambda w: 0 if w[1].url not in priors else rank.get(w[1].url, last))
     queue: asyncio.Queue = asyncio.Queue()
-    for link in pages.values():
-        queue.put_nowait(("page", link))
-    for link in direct.values():
-        queue.put_nowait(("attachment", link))
+    for item in work:
+        queue.put_nowait(item)
 
     async def worker() -> None:
         while True:
@@ -199,22 +221,17 @@ async def _crawl(portal, archive, settings, client, policy, crawl: PortalCrawl, 
             except asyncio.QueueEmpty:
                 return
             try:
-                prior = archive.latest(link.url)
-                why = reval.reason(link.url, prior, archive, list_changed=link.url in state.changed,
-                                   list_date=link.date)
-                if why is None:  # known, unchanged list, not due, not fresh: report it from the archive
-                    crawl.revalidation_skipped += 1
-                    kind = "report_page" if what == "page" else "attachment"
-                    crawl.documents.append(_archived_doc(portal, prior, kind, link_text=link.text,
-                                                         list_date=link.date))
+                prior = priors.get(link.url)
+                kind = "report_page" if what == "page" else "attachment"
+                if prior is not None and not plan.wants(link.url):
+                    run.from_archive(prior, kind, link.text, link.date)
                     if what == "page":
-                        await _archived_attachments(fetcher, portal, crawl, reval, link, seen_attachments)
+                        await run.archived_attachments(link)
                 elif what == "page":
-                    await _report_page(fetcher, portal, crawl, link, seen_attachments, reval)
+                    await run.report_page(link, prior)
                 else:
                     res = await fetcher.fetch(link.url, kind="attachment", link_text=link.text, list_date=link.date)
-                    if res is not None:
-                        crawl.documents.append(_doc(portal, res, "attachment", link_text=link.text, list_date=link.date))
+                    run.fetched(res, "attachment", prior, link.text, link.date)
             finally:
                 if progress:
                     progress.advance(portal.id)
@@ -223,51 +240,112 @@ async def _crawl(portal, archive, settings, client, policy, crawl: PortalCrawl, 
     await asyncio.gather(*(worker() for _ in range(n)))
 
 
-async def _report_page(fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, link, seen_attachments: set[str],
-                       reval: RevalidationPolicy | None = None) -> None:
-    res = await fetcher.fetch(link.url, kind="report_page", link_text=link.text, list_date=link.date)
-    if res is None:
-        return
-    crawl.documents.append(_doc(portal, res, "report_page", link_text=link.text, list_date=link.date))
-    body = res.body if res.body is not None else fetcher.archive.get(res.sha256)
-    if not _may_link_attachments(body):
-        return  # no attachment-like link anywhere in the page: skip parsing (most report pages)
-    page_changed = body_changed(res, res.prior)  # a changed report page revalidates all its attachments
-    doc = parse_html(decode_html(body, res.content_type)[0])
-    del body
-    for a in extract_links(doc, res.final_url):
-        if not is_attachment_url(a.url) or a.url in seen_attachments:
-            continue
-        seen_attachments.add(a.url)
-        if not portal.allows(a.url):
-            fetcher.fail(a.url, "offsite", f"attachment on a host outside allowed_hosts (linked from {res.url})")
-            continue
-        await _attachment(fetcher, portal, crawl, reval, a.url, a.text or link.text, link.date, res.url,
-                          fetcher.archive.latest(a.url), parent_changed=page_changed)
+def _known_urls(archive: Archive, pages: dict, direct: dict, changed: set[str]
+                ) -> tuple[dict[str, UrlState], list[KnownUrl]]:
+    """The listed report pages and attachments the archive holds a body for, and the archived attachments of
+    those pages (``url_state.parent_url``): everything tonight's revalidation plan decides about."""
+    priors: dict[str, UrlState] = {}
+    known: list[KnownUrl] = []
+
+    def add(url: str, prior: UrlState | None, list_changed: bool, list_date) -> bool:
+        if url in priors or prior is None or not prior.sha256 or not archive.has(prior.sha256):
+            return False  # never fetched (or its body is gone): new, fetched outside the plan
+        priors[url] = prior
+        known.append(KnownUrl(url, prior, list_changed, list_date))
+        return True
+
+    for link in list(pages.values()) + list(direct.values()):
+        add(link.url, archive.latest(link.url), link.url in changed, link.date)
+    for link in pages.values():
+        if link.url in priors:
+            for child in archive.children(link.url):
+                if child.url not in pages and child.url not in direct:
+                    add(child.url, child, False, link.date)
+    return priors, known
 
 
-async def _attachment(fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, reval: RevalidationPolicy | None,
-                      url: str, text: str | None, list_date, parent_url: str, prior: UrlState | None, *,
-                      parent_changed: bool) -> None:
-    """One attachment of a report page: reported from the archive when the policy allows, else fetched."""
-    if reval is not None and reval.reason(url, prior, fetcher.archive, list_changed=parent_changed,
-                                          list_date=list_date) is None:
-        crawl.revalidation_skipped += 1
-        crawl.documents.append(_archived_doc(portal, prior, "attachment", link_text=text, list_date=list_date,
+class _Run:
+    """One portal's document fetching tonight: what is requested, what is reported from the archive."""
+
+    def __init__(self, fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, plan: RevalidationPlan,
+                 priors: dict[str, UrlState], seen_attachments: set[str]):
+        self.f, self.portal, self.crawl, self.plan, self.priors = fetcher, portal, crawl, plan, priors
+        self.seen_attachments = seen_attachments
+
+    def fetched(self, res: FetchResult | None, kind: str, prior: UrlState | None, link_text, list_date,
+                parent_url: str | None = None) -> None:
+        if prior is not None:
+            self.crawl.revalidated += 1
+        if res is not None:
+            self.crawl.documents.append(_doc(self.portal, res, kind, link_text=link_text, list_date=list_date,
                                              parent_url=parent_url))
-        return
-    ares = await fetcher.fetch(url, kind="attachment", link_text=text, list_date=list_date, parent_url=parent_url)
-    if ares is None:
-        # a skipped page only knows attachments that once succeeded: check the page itself again next run
-        fetcher.archive.mark_unchecked(parent_url)
-    else:
-        crawl.documents.append(_doc(portal, ares, "attachment", link_text=text, list_date=list_date,
-                                    parent_url=parent_url))
+
+    def from_archive(self, prior: UrlState, kind: str, link_text, list_date, parent_url: str | None = None) -> None:
+        """A known document the plan did not re-request tonight: what a 304 would have produced."""
+        self.crawl.revalidation_skipped += 1
+        age = self.plan.policy.age_nights(prior) or 0
+        self.crawl.oldest_check_age_days = max(self.crawl.oldest_check_age_days, age)
+        self.crawl.documents.append(_archived_doc(self.portal, prior, kind, link_text=link_text, list_date=list_date,
+                                                  parent_url=parent_url))
+
+    async def report_page(self, link, prior: UrlState | None) -> None:
+        f = self.f
+        res = await f.fetch(link.url, kind="report_page", link_text=link.text, list_date=link.date)
+        self.fetched(res, "report_page", prior, link.text, link.date)
+        if res is None:
+            return
+        page_changed = body_changed(res, res.prior)  # a changed report page revalidates all its attachments
+        if not page_changed and prior is not None and prior.checked_at is not None:
+            # same body, same links, and every attachment it links succeeded last time (else the page would have
+            # been marked unchecked): its attachments are the archive's children — no need to read the body again
+            await self.archived_attachments(link)
+            return
+        body = res.body if res.body is not None else f.archive.get(res.sha256)
+        if not _may_link_attachments(body):
+            return  # no attachment-like link anywhere in the page: skip parsing (most report pages)
+        doc = parse_html(decode_html(body, res.content_type)[0])
+        del body
+        for a in extract_links(doc, res.final_url):
+            if not is_attachment_url(a.url) or a.url in self.seen_attachments:
+                continue
+            self.seen_attachments.add(a.url)
+            if not self.portal.allows(a.url):
+                f.fail(a.url, "offsite", f"attachment on a host outside allowed_hosts (linked from {res.url})")
+                continue
+            prior_a = self.priors.get(a.url) or f.archive.latest(a.url)
+            await self.attachment(a.url, a.text or link.text, link.date, res.url, prior_a, parent_changed=page_changed)
+
+    async def attachment(self, url: str, text: str | None, list_date, parent_url: str, prior: UrlState | None, *,
+                         parent_changed: bool) -> None:
+        """One attachment of a report page: reported from the archive when the plan allows, else fetched."""
+        known = prior is not None and bool(prior.sha256) and self.f.archive.has(prior.sha256)
+        if known and not parent_changed and not self.plan.wants(url):
+            self.from_archive(prior, "attachment", text, list_date, parent_url)
+            return
+        res = await self.f.fetch(url, kind="attachment", link_text=text, list_date=list_date, parent_url=parent_url)
+        self.fetched(res, "attachment", prior if known else None, text, list_date, parent_url)
+        if res is None:
+            # a page reported from the archive only knows attachments that once succeeded: check it next run
+            self.f.archive.mark_unchecked(parent_url)
+
+    async def archived_attachments(self, link) -> None:
+        """The archived attachments of a report page that was not re-requested: each is reported unchanged, or
+        re-requested on its own when the plan says so."""
+        for child in self.f.archive.children(link.url):
+            if child.url in self.seen_attachments:
+                continue
+            self.seen_attachments.add(child.url)
+            if not self.portal.allows(child.url):
+                self.f.fail(child.url, "offsite",
+                            f"attachment on a host outside allowed_hosts (linked from {link.url})")
+                continue
+            await self.attachment(child.url, child.link_text or link.text, link.date, link.url, child,
+                                  parent_changed=False)
 
 
 def _archived_doc(portal: Portal, prior: UrlState, kind: str, *, link_text=None, list_date=None,
                   parent_url=None) -> CrawledDocument:
-    """A known document the revalidation policy did not re-request: what a 304 would have produced."""
+    """A known document the revalidation plan did not re-request: what a 304 would have produced."""
     return CrawledDocument(
         portal_id=portal.id,
         url=prior.url,
@@ -280,21 +358,6 @@ def _archived_doc(portal: Portal, prior: UrlState, kind: str, *, link_text=None,
         list_date=list_date,
         parent_url=parent_url,
     )
-
-
-async def _archived_attachments(fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, reval: RevalidationPolicy,
-                                link, seen_attachments: set[str]) -> None:
-    """The archived attachments of a report page that was not re-requested: each is reported unchanged, or
-    revalidated on its own when the policy says so (due in the stagger, stale, fresh, last attempt failed)."""
-    for child in fetcher.archive.children(link.url):
-        if child.url in seen_attachments:
-            continue
-        seen_attachments.add(child.url)
-        if not portal.allows(child.url):
-            fetcher.fail(child.url, "offsite", f"attachment on a host outside allowed_hosts (linked from {link.url})")
-            continue
-        await _attachment(fetcher, portal, crawl, reval, child.url, child.link_text or link.text, link.date,
-                          link.url, child, parent_changed=False)
 
 
 # ---------------------------------------------------------------------------------------- many portals
@@ -331,7 +394,7 @@ class Progress:
 
 async def crawl_portals_async(portals: list[Portal], archive: Archive, settings: CrawlSettings, *,
                               progress: bool | None = None) -> list[PortalCrawl]:
-    policy = HostPolicy.create(settings)
+    policy = HostPolicy.shared(settings)
     show = sys.stderr.isatty() if progress is None else progress
     bar = Progress(portals) if show and portals else None
     client = make_client(settings)
@@ -387,7 +450,8 @@ def crawl_portals(portals: list[Portal], archive: Archive, settings: CrawlSettin
 def summarize(results: list[PortalCrawl]) -> dict[str, int]:
     """Totals across portals (for the CLI summary and the flows)."""
     out = {"portals": len(results), "portals_failed": sum(not r.ok for r in results), "documents": 0, "new": 0,
-           "changed": 0, "unchanged": 0, "failures": 0, "requests": 0, "bytes": 0, "not_requested": 0}
+           "changed": 0, "unchanged": 0, "failures": 0, "requests": 0, "bytes": 0, "revalidated": 0,
+           "not_requested": 0, "oldest_check_age_days": 0}
     for r in results:
         out["documents"] += len(r.documents)
         for d in r.documents:
@@ -395,7 +459,9 @@ def summarize(results: list[PortalCrawl]) -> dict[str, int]:
         out["failures"] += len(r.failures)
         out["requests"] += r.requests
         out["bytes"] += r.bytes
+        out["revalidated"] += r.revalidated
         out["not_requested"] += r.revalidation_skipped
+        out["oldest_check_age_days"] = max(out["oldest_check_age_days"], r.oldest_check_age_days)
     return out
 
 

@@ -1,11 +1,12 @@
 """One polite, safe, recorded HTTP fetch — everything the crawler sends goes through :class:`Fetcher`.
 
 Per request: allowed-host check → robots.txt (protego, cached per host) → per-host concurrency slot and
-minimum delay → global concurrency cap → conditional headers from the archive → manual redirects (each
+minimum delay (a :class:`~crawler.hosts.HostPolicy` shared by every portal and task of the process) → global
+concurrency cap → conditional headers from the archive → manual redirects (each
 hop checked against the allowed hosts and robots) → streamed body with a size cap → archive the body
 *before* returning it → a :class:`~crawler.types.FetchRecord` in the fetch log.  Transient failures
 (timeouts, resets, truncated bodies, 429/5xx, anti-crawl pages) are retried with exponential backoff and
-jitter, honouring ``Retry-After``; every failed attempt is logged and a final failure becomes a
+jitter, honouring ``Retry-After`` (a 429/503/Retry-After/anti-crawl answer pauses the whole host); every failed attempt is logged and a final failure becomes a
 :class:`~crawler.types.FetchFailure` with its kind, reason and attempt count.
 """
 
@@ -17,13 +18,14 @@ import random
 import re
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 from protego import Protego
 
 from crawler.archive import Archive, UrlState, utcnow
+from crawler.hosts import HostPolicy
 from crawler.links import decode_html
 from crawler.types import FetchFailure, FetchRecord, PortalCrawl
 from ogi.config import CrawlSettings
@@ -31,6 +33,8 @@ from ogi.registry import Portal
 
 _ANTI_CRAWL = re.compile(r"验证码|访问过于频繁|安全验证|访问受限|请开启JavaScript|滑动验证|WAF|拦截", re.I)
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
+#: Answers that mean "this host is overloaded": the backoff pauses the whole host, not only the one request.
+SLOW_DOWN_STATUS = {429, 503}
 
 
 class FetchError(Exception):
@@ -58,47 +62,6 @@ class FetchResult:
 
     def text(self) -> str:
         return decode_html(self.body or b"", self.content_type)[0]
-
-
-@dataclass
-class HostPolicy:
-    """Per-host politeness shared by every portal of one crawl: slots, pacing, robots.txt."""
-
-    settings: CrawlSettings
-    global_sem: asyncio.Semaphore
-    _sems: dict[str, asyncio.Semaphore] = field(default_factory=dict)
-    _next: dict[str, float] = field(default_factory=dict)
-    _delay: dict[str, float] = field(default_factory=dict)
-    robots: dict[str, Protego | None] = field(default_factory=dict)
-    robots_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    robots_errors: dict[str, tuple[str, str]] = field(default_factory=dict)  # host -> (kind, reason)
-
-    @classmethod
-    def create(cls, settings: CrawlSettings) -> "HostPolicy":
-        return cls(settings, asyncio.Semaphore(max(1, settings.global_concurrency)))
-
-    def sem(self, host: str) -> asyncio.Semaphore:
-        if host not in self._sems:
-            n = self.settings.per_host_concurrency if self.settings.polite else self.settings.global_concurrency
-            self._sems[host] = asyncio.Semaphore(max(1, n))
-        return self._sems[host]
-
-    def set_crawl_delay(self, host: str, delay: float | None) -> None:
-        if delay and self.settings.polite:
-            self._delay[host] = min(float(delay), 30.0)
-
-    async def pace(self, host: str) -> None:
-        """Wait for this host's next free slot (min delay between two requests to one host)."""
-        if not self.settings.polite:
-            return
-        delay = max(self.settings.min_delay_s, self._delay.get(host, 0.0))
-        if delay <= 0:
-            return
-        now = time.monotonic()
-        at = max(now, self._next.get(host, 0.0))
-        self._next[host] = at + delay
-        if at > now:
-            await asyncio.sleep(at - now)
 
 
 def body_changed(res: FetchResult, before: UrlState | None) -> bool:
@@ -175,31 +138,31 @@ class Fetcher:
 
     async def allowed_by_robots(self, url: str) -> bool:
         hk = hostkey(url)
-        if hk not in self.policy.robots:
-            lock = self.policy.robots_locks.setdefault(hk, asyncio.Lock())
-            async with lock:
-                if hk not in self.policy.robots:
-                    self.policy.robots[hk] = await self._load_robots(hk)
-        rp = self.policy.robots[hk]
-        if rp is None:
+        # keyed by TLS verification too: a certificate error is the client's verdict, not the host's robots.txt
+        entry = await self.policy.robots(self._robots_key(hk), lambda: self._load_robots(hk))
+        if entry.parser is None:
             return True
-        return rp.can_fetch(url, self.client.headers.get("User-Agent", "*"))
+        return entry.parser.can_fetch(url, self.client.headers.get("User-Agent", "*"))
 
-    async def _load_robots(self, hk: str) -> Protego | None:
+    def _robots_key(self, hk: str) -> str:
+        return hk if self.portal.verify_tls else hk + " (verify_tls: false)"
+
+    async def _load_robots(self, hk: str) -> tuple[Protego | None, tuple[str, str] | None]:
+        """(parser or None when there is no robots.txt, (kind, reason) when it was unreachable)."""
         url = hk + "/robots.txt"
         try:
             res = await self._get(url, kind="robots", conditional=False, check_robots=False, store=True)
         except FetchError as e:
             if e.status is not None and 400 <= e.status < 500:
-                return None  # no robots.txt: everything allowed (RFC 9309 §2.3.1.3)
+                return None, None  # no robots.txt: everything allowed (RFC 9309 §2.3.1.3)
             # Unreachable robots.txt (5xx, network): RFC 9309 says assume complete disallow.
-            self.policy.robots_errors[hk] = (e.kind, f"robots.txt unreachable ({e.reason}): nothing fetched (RFC 9309)")
-            return Protego.parse("User-agent: *\nDisallow: /")
+            return (Protego.parse("User-agent: *\nDisallow: /"),
+                    (e.kind, f"robots.txt unreachable ({e.reason}): nothing fetched (RFC 9309)"))
         if res is None or res.body is None:
-            return None
+            return None, None
         rp = Protego.parse(res.body.decode("utf-8", "replace"))
         self.policy.set_crawl_delay(urlsplit(hk).netloc.lower(), rp.crawl_delay(self.client.headers.get("User-Agent", "*")))
-        return rp
+        return rp, None
 
     # ------------------------------------------------------------------ the fetch
 
@@ -222,7 +185,8 @@ class Fetcher:
             self.fail(url, "offsite", f"host {urlsplit(url).hostname} is not in the portal's allowed_hosts")
             raise FetchError("offsite", "not allowed", transient=False)
         if check_robots and not await self.allowed_by_robots(url):
-            fkind, reason = self.policy.robots_errors.get(hostkey(url), ("robots", "disallowed by robots.txt"))
+            fkind, reason = (self.policy.robots_error(self._robots_key(hostkey(url)))
+                             or ("robots", "disallowed by robots.txt"))
             self._record(url, kind, None, error=f"{fkind}: {reason}")
             self.fail(url, fkind, reason)
             raise FetchError("robots", "disallowed", transient=False)
@@ -310,7 +274,11 @@ class Fetcher:
                     if kind != "robots":
                         self.fail(url, e.kind, e.reason, attempts)
                     raise
-                await asyncio.sleep(self._backoff(attempts, e.retry_after))
+                delay = self._backoff(attempts, e.retry_after)
+                if e.status in SLOW_DOWN_STATUS or e.retry_after is not None or e.kind == "anti_crawl":
+                    # the host asked to slow down: pause every request to it (all portals, all tasks), not just this one
+                    self.policy.back_off(urlsplit(url).netloc.lower(), delay)
+                await asyncio.sleep(delay)
             except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
                 elapsed = (time.perf_counter() - t0) * 1000
                 self.crawl.requests += 1

@@ -1,39 +1,46 @@
-"""Which already-archived report pages and attachments to re-request this run (docs/crawler.md).
+"""Which already-archived report pages and attachments to re-request tonight (docs/crawler.md).
 
-Checking every report page ever published every night costs ~1,000 conditional GETs per no-change run and is
-impolite towards county servers.  A known URL is re-requested only when
+Counties correct reports by editing the same page: same URL, same list entry, a new body (and a new ETag /
+Last-Modified, or no validators at all).  Only re-requesting the page finds that, so every known report page
+and attachment is re-requested — ``If-None-Match`` / ``If-Modified-Since`` when the archive has validators, a
+plain GET whose sha256 is compared with the archive otherwise — on a schedule with two guarantees:
 
-(a) ``conditional`` is False (backfill: everything is fetched in full);
-(b) a list page (or list API response) on which it was found this run changed since the previous run;
-(c) it is due in a stable stagger (``sha1(url) % revalidate_days == today.toordinal() % revalidate_days``), or
-    its last successful check is older than ``revalidate_days`` (catch-up after missed runs);
-(d) it is fresh: its list date (or first-seen date) is within ``fresh_days`` of today;
-(e) it never succeeded, or its last attempt failed.
+* **window**: a known URL last confirmed ``revalidate_window`` or more nights ago is re-requested tonight,
+  whatever the budget says (so every revision is seen within ``revalidate_window`` nights);
+* **budget**: besides those, up to ``revalidate_budget`` known URLs per portal per night, in this order
+  (deterministic): (0) the last attempt failed or the URL was marked unchecked (an attachment of it failed);
+  (1) it was listed on a list page (or list API response) that changed, or its report page changed;
+  (2) it is fresh (list date, or first-seen date, within ``fresh_days``); (3) the rest — each class stalest
+  first (oldest ``checked_at``), then by URL.  A portal with up to ``revalidate_budget`` known URLs is therefore
+  checked in full every night; a bigger one is checked stalest-first, in full every ⌈known / budget⌉ nights.
 
-Otherwise the crawler reports it as unchanged from the archive without any request, exactly as a 304 would.
+Outside the budget: URLs the archive never saw (or whose body is missing) are always fetched (they are new),
+and so are the attachments of a report page whose body changed tonight.  With ``conditional`` False (backfill)
+everything is fetched in full.  A known URL left out is reported unchanged from the archive, exactly as a 304
+would be, and counted in ``PortalCrawl.revalidation_skipped``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crawler.archive import Archive, UrlState
 from ogi.config import CrawlSettings
 
 
-def stagger_slot(url: str, days: int) -> int:
-    """The URL's stable day slot in ``range(days)`` (same on every machine and run)."""
-    return int(hashlib.sha1(url.encode("utf-8")).hexdigest()[:8], 16) % days
+def _local_date(t: dt.datetime) -> dt.date:
+    """The machine-local calendar date of a (UTC) check time: nights are counted in the scheduler's time zone."""
+    return t.astimezone().date() if t.tzinfo else t.date()
 
 
 @dataclass(frozen=True)
 class RevalidationPolicy:
-    """The per-run decision "request this known URL again?" (see the module docstring)."""
+    """The settings of tonight's revalidation (see the module docstring)."""
 
     conditional: bool
-    revalidate_days: int
+    window: int  # nights
+    budget: int  # known URLs re-requested per portal per night (besides overdue ones)
     fresh_days: int
     today: dt.date
 
@@ -44,39 +51,26 @@ class RevalidationPolicy:
             today = dt.date.fromisoformat(today)
         elif isinstance(today, dt.datetime):
             today = today.date()
+        window = getattr(settings, "revalidate_days", None)  # the deprecated alias wins when set
+        if window is None:
+            window = getattr(settings, "revalidate_window", 7)
         return cls(conditional=bool(getattr(settings, "conditional", True)),
-                   revalidate_days=int(getattr(settings, "revalidate_days", 1) or 0),
+                   window=max(1, int(window or 1)),
+                   budget=max(0, int(getattr(settings, "revalidate_budget", 0) or 0)),
                    fresh_days=int(getattr(settings, "fresh_days", 0) or 0),
                    today=today)
 
-    def due(self, url: str) -> bool:
-        """Due in the stagger tonight (always, when ``revalidate_days`` <= 1)."""
-        if self.revalidate_days <= 1:
-            return True
-        return stagger_slot(url, self.revalidate_days) == self.today.toordinal() % self.revalidate_days
+    def age_nights(self, prior: UrlState) -> int | None:
+        """Nights since the URL was last confirmed (None: never, or marked unchecked)."""
+        if prior.checked_at is None:
+            return None
+        return (self.today - _local_date(prior.checked_at)).days
 
-    def reason(self, url: str, prior: UrlState | None, archive: Archive, *, list_changed: bool,
-               list_date: dt.date | None) -> str | None:
-        """Why ``url`` must be requested this run, or None when the archived copy may be reported unchanged."""
-        if not self.conditional:
-            return "backfill"
-        if self.revalidate_days <= 1:
-            return "every_run"
-        if prior is None or not prior.sha256 or not archive.has(prior.sha256):
-            return "never_fetched"
-        if list_changed:
-            return "list_changed"
-        if self.due(url):
-            return "stagger"
-        if prior.checked_at is None or (self.today - prior.checked_at.date()).days > self.revalidate_days:
-            return "stale"
-        if self._fresh(url, list_date or prior.list_date, archive):
-            return "fresh"
-        if archive.last_attempt_failed(url):
-            return "last_failed"
-        return None
+    def overdue(self, prior: UrlState) -> bool:
+        age = self.age_nights(prior)
+        return age is None or age >= self.window
 
-    def _fresh(self, url: str, list_date: dt.date | None, archive: Archive) -> bool:
+    def fresh(self, url: str, list_date: dt.date | None, archive: Archive) -> bool:
         if self.fresh_days <= 0:
             return False
         if list_date is None:
@@ -88,7 +82,67 @@ class RevalidationPolicy:
         """One line for logs and benchmarks."""
         if not self.conditional:
             return "revalidation: backfill (conditional=False: every known page fetched in full)"
-        if self.revalidate_days <= 1:
-            return "revalidation: every known page every run (revalidate_days<=1)"
-        return (f"revalidation: revalidate_days={self.revalidate_days} (stagger), fresh_days={self.fresh_days}, "
-                f"today={self.today.isoformat()}; list changes, fresh and failed pages always")
+        return (f"revalidation: every known URL at least every {self.window} night(s); budget {self.budget} "
+                f"per portal per night (failed, list-changed, fresh ≤ {self.fresh_days} d, then stalest first); "
+                f"today={self.today.isoformat()}")
+
+
+@dataclass(slots=True)
+class KnownUrl:
+    """A report page or attachment the archive holds a body for, seen on this run's lists (or under one)."""
+
+    url: str
+    prior: UrlState
+    list_changed: bool = False
+    list_date: dt.date | None = None
+
+
+#: priority classes, in budget order
+FAILED, LIST_CHANGED, FRESH, STALEST = 0, 1, 2, 3
+REASONS = {FAILED: "last_failed", LIST_CHANGED: "list_changed", FRESH: "fresh", STALEST: "stalest"}
+
+
+@dataclass
+class RevalidationPlan:
+    """Tonight's decision for every known URL of one portal: re-request it, or report it from the archive."""
+
+    policy: RevalidationPolicy
+    selected: dict[str, str] = field(default_factory=dict)  # url -> reason
+    skipped: dict[str, UrlState] = field(default_factory=dict)  # url -> archived state (not requested)
+
+    @classmethod
+    def build(cls, policy: RevalidationPolicy, known: list[KnownUrl], archive: Archive) -> "RevalidationPlan":
+        plan = cls(policy)
+        if not policy.conditional:
+            plan.selected = {k.url: "backfill" for k in known}
+            return plan
+        ranked: list[tuple[tuple, KnownUrl, int]] = []
+        for k in known:
+            if k.prior.checked_at is None or archive.last_attempt_failed(k.url):
+                cls_ = FAILED
+            elif k.list_changed:
+                cls_ = LIST_CHANGED
+            elif policy.fresh(k.url, k.list_date or k.prior.list_date, archive):
+                cls_ = FRESH
+            else:
+                cls_ = STALEST
+            checked = k.prior.checked_at.timestamp() if k.prior.checked_at else float("-inf")
+            ranked.append(((cls_, checked, k.url), k, cls_))
+        ranked.sort(key=lambda r: r[0])
+        for i, (_, k, cls_) in enumerate(ranked):
+            if i < policy.budget:
+                plan.selected[k.url] = REASONS[cls_]
+            elif policy.overdue(k.prior):
+                plan.selected[k.url] = "overdue"  # the window guarantee beats the budget
+            else:
+                plan.skipped[k.url] = k.prior
+        return plan
+
+    def wants(self, url: str) -> bool:
+        """Re-request ``url`` tonight?  A URL the plan never saw (linked anew from a page) is requested."""
+        return url not in self.skipped
+
+    def oldest_skipped_age(self) -> int:
+        """Nights since the least recently confirmed URL reported without a request (0: none skipped)."""
+        ages = [self.policy.age_nights(p) for p in self.skipped.values()]
+        return max((a for a in ages if a is not None), default=0)

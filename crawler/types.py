@@ -64,6 +64,10 @@ class PortalCrawl:
     requests: int = 0
     bytes: int = 0
     elapsed_s: float = 0.0
-    #: known report pages / attachments reported unchanged from the archive without a request
-    #: (the revalidation policy, crawler/revalidation.py)
+    #: known report pages / attachments re-requested tonight (conditional GET, or a plain GET compared by sha256)
+    revalidated: int = 0
+    #: known report pages / attachments reported unchanged from the archive without a request: left out of
+    #: tonight's revalidation budget (crawler/revalidation.py)
     revalidation_skipped: int = 0
+    #: nights since the least recently confirmed of those skipped documents was last checked (0: none skipped)
+    oldest_check_age_days: int = 0

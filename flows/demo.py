@@ -88,7 +88,8 @@ def demo(db: str | Path | None = None, portals: str | Path | None = None) -> int
     from sample_portal.server import start as start_portal
 
     try:
-        portal = start_portal("127.0.0.1", SAMPLE_PORTAL_PORT)
+        # reports published / revised with `ogi sample-portal publish|revise` between two demo runs persist here
+        portal = start_portal("127.0.0.1", SAMPLE_PORTAL_PORT, state_file=db_path.parent / "sample-portal-state.json")
     except OSError as e:
         _err(f"cannot start the sample portal on 127.0.0.1:{SAMPLE_PORTAL_PORT} ({e.strerror}); "
              "is another `ogi demo` or `ogi sample-portal` running?")

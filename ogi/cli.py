@@ -248,19 +248,83 @@ def portals_check(
     print_checks(check_portals(plist, settings.crawl))
 
 
-@app.command("sample-portal")
+sample_app = typer.Typer(help="The bundled sample portal: serve it, or publish / revise a report on it.")
+app.add_typer(sample_app, name="sample-portal")
+_STATE_HELP = "State file of published / revised reports (default data/sample-portal-state.json, the demo's)."
+
+
+def _state_path(state: Optional[Path]) -> Path:
+    from sample_portal.state import default_path
+
+    return state or default_path()
+
+
+@sample_app.callback(invoke_without_command=True)
 def sample_portal_cmd(
+    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (keep it on loopback)."),
     port: int = typer.Option(8765, "--port", help="Port (portals/sample.yaml expects 8765)."),
     reports_per_portal: Optional[int] = typer.Option(None, "--reports-per-portal", help="Scale every portal to N reports."),
+    state: Optional[Path] = typer.Option(None, "--state", help=_STATE_HELP + " Not used with --reports-per-portal."),
 ) -> None:
     """Serve the bundled sample portals (TRS, Hanweb, gkmlpt, VSB, generic) in the foreground."""
+    if ctx.invoked_subcommand is not None:
+        return
     from sample_portal.server import serve
+    from sample_portal.state import StateFileError
 
     try:
-        serve(host, port, reports_per_portal=reports_per_portal)
+        serve(host, port, reports_per_portal=reports_per_portal,
+              state_file=None if reports_per_portal is not None else _state_path(state))
+    except StateFileError as e:
+        _fail(str(e), 2)
     except OSError as e:
         _fail(f"cannot serve the sample portal on {host}:{port}: {e.strerror or e}", 2)
+
+
+def _offline(state: Optional[Path], host: str, port: int):
+    from sample_portal.server import offline
+    from sample_portal.state import StateFileError
+
+    try:
+        return offline(_state_path(state), host, port)
+    except (StateFileError, ValueError) as e:
+        _fail(str(e), 2)
+
+
+@sample_app.command("publish")
+def sample_portal_publish(
+    portal: Optional[str] = typer.Option(None, "--portal", help="Portal key or id (default: the first, qinghe)."),
+    state: Optional[Path] = typer.Option(None, "--state", help=_STATE_HELP),
+    host: str = typer.Option("127.0.0.1", "--host", help="Host of the URL printed."),
+    port: int = typer.Option(8765, "--port", help="Port of the URL printed."),
+) -> None:
+    """Publish a new 2024 report (listed first on its portal); prints its URL. Seen by the next demo run."""
+    h = _offline(state, host, port)
+    try:
+        url = h.publish_new_report(portal)
+    except KeyError as e:
+        _fail(str(e.args[0] if e.args else e), 2)
+    typer.echo(url)
+
+
+@sample_app.command("revise")
+def sample_portal_revise(
+    url: Optional[str] = typer.Option(None, "--url", help="The report page (or attachment) to revise."),
+    portal: Optional[str] = typer.Option(None, "--portal", help="Portal key or id (default: the first, qinghe)."),
+    state: Optional[Path] = typer.Option(None, "--state", help=_STATE_HELP),
+    host: str = typer.Option("127.0.0.1", "--host", help="Host of the URL printed."),
+    port: int = typer.Option(8765, "--port", help="Port of the URL printed."),
+) -> None:
+    """Revise a report in place (same URL and list entry, new numbers); prints its URL. Seen by the next demo run.
+
+    Without --url: the newest 2021-format HTML report the portal had from the start."""
+    h = _offline(state, host, port)
+    try:
+        out = h.revise_report(portal, url=url)
+    except (KeyError, StopIteration):
+        _fail(f"no such report on the sample portal: {url or portal}", 2)
+    typer.echo(out)
 
 
 # ---------------------------------------------------------------------------------------- main

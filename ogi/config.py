@@ -34,7 +34,7 @@ class CrawlSettings:
     backoff_max_s: float = 60.0
     max_body_bytes: int = 50 * 1024 * 1024
     max_redirects: int = 5
-    max_pages_per_portal: int = 2000
+    max_pages_per_portal: int = 5000  # request cap per portal (keep above revalidate_budget + list pages)
     max_list_pages: int = 200
     polite: bool = True  # False only for benchmarks against the bundled sample portal
     #: Revalidate archived URLs with If-None-Match / If-Modified-Since (False: fetch every body again,
@@ -43,11 +43,16 @@ class CrawlSettings:
     #: Wall-clock limit for one exchange (headers + body, all redirect hops): a server that drips bytes just
     #: inside read_timeout_s cannot hold a slot forever.
     request_timeout_s: float = 120.0
-    #: Revalidation policy for already-archived report pages and attachments (docs/crawler.md): a known page
-    #: is re-requested only when its list page changed, it is fresh, it never succeeded, or it is due in a
-    #: stable stagger (each URL once per ``revalidate_days``).  0 or 1: revalidate every known page every run.
-    revalidate_days: int = 7
-    #: Pages whose list date (or first-seen date) is within this many days of today are revalidated every run
+    #: Revalidation of already-archived report pages and attachments (docs/crawler.md): every known URL is
+    #: re-requested (conditionally, or a plain GET compared by sha256) at least once every ``revalidate_window``
+    #: nights, whatever the budget says.
+    revalidate_window: int = 7
+    #: Per-portal nightly budget of revalidation requests (stalest first): a portal with up to this many known
+    #: report pages + attachments is checked in full every night, so a revision is visible the next morning.
+    revalidate_budget: int = 3000
+    #: Deprecated alias of ``revalidate_window`` (the old stagger setting); when set it wins.
+    revalidate_days: int | None = None
+    #: Pages whose list date (or first-seen date) is within this many days of today come first in the budget
     #: (revisions cluster right after publication).
     fresh_days: int = 60
     #: "Today" for the revalidation policy (None: ``date.today()``); injectable for tests and simulations.

@@ -57,7 +57,8 @@ class LoggedRequest:
     portal: str | None
     fault: str | None
     user_agent: str
-    t: float
+    t: float  # when the response was sent (epoch seconds)
+    started: float = 0.0  # when the request line arrived (politeness tests: spacing of requests)
 
 
 @dataclass
@@ -111,6 +112,13 @@ class _State:
     host: str = "127.0.0.1"
     port: int = 0
     etags: dict = field(default_factory=dict)  # id(body) -> (body, etag)
+    # ---- content changes (publish / revise), replayable from a state file (sample_portal/state.py)
+    ops: list = field(default_factory=list)  # the publish / revise operations applied, in order
+    published_ids: set = field(default_factory=set)  # (portal key, entry id) of reports published at run time
+    no_validators: set = field(default_factory=set)  # portal keys, or (portal key, path): no ETag/Last-Modified
+    state_file: Path | None = None
+    state_mtime: int | None = None
+    build_args: tuple = (None, None)  # (reports_per_portal, families): to rebuild the portals on a reload
 
     def portal(self, key_or_id: str | None) -> site.SitePortal:
         if key_or_id is None:
@@ -148,16 +156,26 @@ class _Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
+        self._counted = True
         try:
             self._serve_inner(method)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (timeouts, aborted downloads): not a server error
         finally:
-            with st.lock:
-                st.in_flight -= 1
+            self._done()
+
+    def _done(self) -> None:
+        """The request stops counting as in flight — just *before* its response is written: the client may send
+        its next request the moment it has read this one, before this thread gets to run again."""
+        if getattr(self, "_counted", False):
+            self._counted = False
+            with self.state.lock:
+                self.state.in_flight -= 1
 
     def _serve_inner(self, method: str) -> None:
         st = self.state
+        started = time.time()
+        _reload_if_changed(st)
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)
         form: dict[str, str] = {}
@@ -184,13 +202,16 @@ class _Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.log.append(
                     LoggedRequest(method, self.path, host, status, nbytes, conditional, portal.id if portal else None,
-                                  fault.kind if fault else None, self.headers.get("User-Agent", ""), time.time())
+                                  fault.kind if fault else None, self.headers.get("User-Agent", ""), time.time(),
+                                  started)
                 )
 
         if fault is not None:
             if self._apply_fault(fault, method, log):
                 return
         status, headers, body = self._route(method, path, query, form, portal)
+        if portal is not None and _without_validators(st, portal.key, path):
+            headers = {k: v for k, v in headers.items() if k not in ("ETag", "Last-Modified")}
         etag = headers.get("ETag")
         inm = self.headers.get("If-None-Match")
         ims = self.headers.get("If-Modified-Since")
@@ -212,6 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, headers, body if method != "HEAD" else b"", length=len(body))
 
     def _send(self, status: int, headers: dict[str, str], body: bytes, *, length: int | None = None) -> None:
+        self._done()
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -446,15 +468,25 @@ class _Handler(BaseHTTPRequestHandler):
                 out = {"url": h.publish_new_report(q.get("portal"))}
             elif path == "/__admin/revise":
                 out = {"url": h.revise_report(q.get("portal"), url=q.get("url"))}
+            elif path == "/__admin/validators":
+                h.set_validators(q.get("on", "1") not in ("0", "false", "no"), portal=q.get("portal"),
+                                 url=q.get("url"))
+                out = {"ok": True}
             elif path == "/__admin/log":
                 out = [asdict(r) for r in h.requests]
             else:
                 raise KeyError(path)
             status = 200
-        except (KeyError, ValueError) as e:
-            status, out = 400, {"error": str(e)}
+        except (KeyError, ValueError, StopIteration) as e:
+            status, out = 400, {"error": str(e) or "no such report"}
         body = json.dumps(out, ensure_ascii=False).encode()
         self._send(status, {"Content-Type": "application/json"}, body)
+
+
+class _Server(ThreadingHTTPServer):
+    #: listen() backlog: socketserver's default of 5 drops the SYNs of a crawler opening 8–16 connections at once,
+    #: and each dropped SYN costs the client a 1 s retransmission (real web servers use hundreds)
+    request_queue_size = 256
 
 
 class SamplePortalHandle:
@@ -540,37 +572,52 @@ class SamplePortalHandle:
     # ------------------------------------------------------------------ content changes
 
     def publish_new_report(self, portal: str | None = None) -> str:
-        """Publish a new 2024 report on ``portal`` (key or id; default the first portal); returns its URL."""
+        """Publish a new 2024 report on ``portal`` (key or id; default the first portal); returns its URL.
+
+        Recorded in the state file when the portal has one (``start(state_file=…)``)."""
         with self._state.lock:
             p = self._state.portal(portal)
-            self._state.published += 1
-            n = self._state.published
-            args = dict(county=p.county, issuer=("县卫生健康局", "县民政局", "县财政局")[n % 3] if n < 3 else f"县第{n}局",
-                        year=2024, template="2021", seed=424242 + n)
-            from sample_portal.reportgen import ReportSpec
-
-            e = p.add("report", ReportSpec(**args).title, site.dt.date(2025, 1, 20 + n % 9), args)
-            e.modified = time.time()
-            p.sort()
-            p.__dict__.pop("_index", None)
+            e = _publish(self._state, p, time.time())
+            _record(self._state, {"op": "publish", "portal": p.key, "at": e.modified})
             return self.base_url + e.path
 
     def revise_report(self, portal: str | None = None, *, url: str | None = None) -> str:
-        """Revise an existing report (its numbers and a sentence change); returns its URL."""
+        """Revise a report in place (same URL, same list entry; its numbers and a sentence change); returns its URL.
+
+        ``url``: the report page or attachment to revise; default the newest 2021-format HTML report of ``portal``
+        that was part of the portal from the start (never one just published with :meth:`publish_new_report`,
+        which a crawl may not have seen yet).  The server then sends the new body with a new ETag and
+        Last-Modified, or none at all when validators are off (:meth:`set_validators`)."""
         with self._state.lock:
             p = self._state.portal(portal)
             if url:
                 path = urlsplit(url).path
+                p = next((q for q in self._state.portals if path.startswith(q.prefix + "/")), p)
                 e = next(e for e in p.entries if path in (e.path, e.attachment_path))
             else:
                 e = next(
                     e for e in p.reports()
                     if e.spec_args.get("template") == "2021" and not e.attachment
                     and not e.spec_args.get("image_only") and not e.spec_args.get("malformed")
+                    and (p.key, e.id) not in self._state.published_ids
                 )
-            e.revision += 1
-            e.modified = max(time.time(), e.modified + 1)
+            _revise(e, time.time())
+            _record(self._state, {"op": "revise", "portal": p.key, "path": e.path, "at": e.modified})
             return self.base_url + e.path
+
+    def set_validators(self, on: bool, *, portal: str | None = None, url: str | None = None) -> None:
+        """Send ``ETag`` / ``Last-Modified`` (the default) or not, for a whole portal or one report (``url``): a
+        server without validators answers every request in full, so only the body's hash shows a change."""
+        with self._state.lock:
+            if url:
+                what: object = (_portal_of(self._state, url), urlsplit(url).path)
+            else:
+                what = self._state.portal(portal).key
+            (self._state.no_validators.discard if on else self._state.no_validators.add)(what)
+
+    @property
+    def state_file(self) -> Path | None:
+        return self._state.state_file
 
     def prerender(self) -> int:
         """Render every detail page into the cache now, like a static (TRS-published) site: benchmarks then
@@ -649,17 +696,117 @@ class SamplePortalHandle:
         return path
 
 
+# ---------------------------------------------------------------------------------------- content changes
+# publish / revise, their replay from the state file (sample_portal/state.py), validators on/off
+
+
+def _publish(st: _State, p: site.SitePortal, at: float) -> site.Entry:
+    st.published += 1
+    n = st.published
+    args = dict(county=p.county, issuer=("县卫生健康局", "县民政局", "县财政局")[n % 3] if n < 3 else f"县第{n}局",
+                year=2024, template="2021", seed=424242 + n)
+    from sample_portal.reportgen import ReportSpec
+
+    e = p.add("report", ReportSpec(**args).title, site.dt.date(2025, 1, 20 + n % 9), args)
+    e.modified = at
+    p.sort()
+    p.__dict__.pop("_index", None)
+    st.published_ids.add((p.key, e.id))
+    return e
+
+
+def _revise(e: site.Entry, at: float) -> None:
+    e.revision += 1
+    e.modified = max(at, e.modified + 1)
+
+
+def _record(st: _State, op: dict) -> None:
+    st.ops.append(op)
+    if st.state_file is not None:
+        from sample_portal import state as state_mod
+
+        state_mod.save_ops(st.state_file, st.ops)
+        st.state_mtime = state_mod.mtime(st.state_file)
+
+
+def _replay(st: _State, ops: list[dict]) -> None:
+    """Apply recorded operations to freshly built portals (same order, same times: same URLs and bodies)."""
+    for op in ops:
+        p = st.portal(op.get("portal"))
+        at = float(op.get("at") or site.BASE_TIME)
+        if op["op"] == "publish":
+            _publish(st, p, at)
+        else:
+            path = op.get("path")
+            e = next((e for e in p.entries if path in (e.path, e.attachment_path)), None)
+            if e is None:
+                raise ValueError(f"state file: no report {path} on the sample portal {p.key}")
+            _revise(e, at)
+        st.ops.append(op)
+
+
+def _new_state(reports_per_portal, families, state_file, *, cache_max: int = 4096) -> _State:
+    from sample_portal import state as state_mod
+
+    st = _State(site.build_portals(reports_per_portal, families), cache_max=cache_max)
+    st.build_args = (reports_per_portal, families)
+    if state_file is not None:
+        st.state_file = Path(state_file)
+        st.state_mtime = state_mod.mtime(st.state_file)
+        _replay(st, state_mod.load_ops(st.state_file))
+    return st
+
+
+def _reload_if_changed(st: _State) -> None:
+    """Another process (``ogi sample-portal publish``) changed the state file: rebuild and replay it."""
+    if st.state_file is None:
+        return
+    from sample_portal import state as state_mod
+
+    m = state_mod.mtime(st.state_file)
+    if m == st.state_mtime:
+        return
+    with st.lock:
+        if state_mod.mtime(st.state_file) == st.state_mtime:
+            return
+        fresh = _new_state(*st.build_args, st.state_file, cache_max=st.cache_max)
+        st.portals, st.ops, st.published, st.published_ids = fresh.portals, fresh.ops, fresh.published, fresh.published_ids
+        st.state_mtime = fresh.state_mtime
+        st.cache.clear()
+        st.etags.clear()
+
+
+def _portal_of(st: _State, url: str) -> str:
+    path = urlsplit(url).path
+    return next(p.key for p in st.portals if path.startswith(p.prefix + "/"))
+
+
+def _without_validators(st: _State, key: str, path: str) -> bool:
+    nv = st.no_validators
+    return bool(nv) and (key in nv or (key, path) in nv)
+
+
+def offline(state_file: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> SamplePortalHandle:
+    """The sample portal's content without a server (``ogi sample-portal publish|revise``): publish / revise
+    record into ``state_file``; URLs are those of a portal served on ``host:port``."""
+    st = _new_state(None, None, state_file)
+    st.host, st.port = host, port
+    return SamplePortalHandle._from_state(st)
+
+
+
 def start(host: str = "127.0.0.1", port: int = 0, *, reports_per_portal: int | None = None,
           families: tuple[str, ...] | None = None, cache_max: int = 4096,
-          tls: tuple[str, str] | None = None) -> SamplePortalHandle:
+          tls: tuple[str, str] | None = None, state_file: str | Path | None = None) -> SamplePortalHandle:
     """Start the sample portal in a background thread; ``port=0`` picks a free port.
 
     ``tls=(certfile, keyfile)`` serves HTTPS (e.g. with a self-signed certificate, to test TLS errors and the
-    ``verify_tls: false`` opt-out).
+    ``verify_tls: false`` opt-out).  ``state_file``: replay the reports published / revised there
+    (sample_portal/state.py), record new ones into it, and follow it when another process changes it.
     """
-    state = _State(site.build_portals(reports_per_portal, families), cache_max=cache_max)
+    state = _new_state(reports_per_portal, families, state_file, cache_max=cache_max)
     handler = type("SamplePortalHandler", (_Handler,), {"state": state})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     if tls:
         import ssl
 
@@ -678,10 +825,14 @@ def start(host: str = "127.0.0.1", port: int = 0, *, reports_per_portal: int | N
     return handle
 
 
-def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, reports_per_portal: int | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, reports_per_portal: int | None = None,
+          state_file: str | Path | None = None) -> None:
     """Serve in the foreground until interrupted (``ogi sample-portal``)."""
-    h = start(host, port, reports_per_portal=reports_per_portal)
+    h = start(host, port, reports_per_portal=reports_per_portal, state_file=state_file)
     print(f"sample portal on {h.base_url} (portals: {', '.join(p.key for p in h.portals)}); Ctrl-C to stop", flush=True)
+    if h.state_file is not None:
+        print(f"  content changes: {h.state_file} ({len(h._state.ops)} recorded; `ogi sample-portal publish|revise`)",
+              flush=True)
     for p in h.portals:
         print(f"  {p.id:28s} {p.family:8s} {h.start_url(p.key)}", flush=True)
     try:

@@ -33,6 +33,16 @@ import pytest
 from ogi.config import CrawlSettings
 
 
+@pytest.fixture(autouse=True)
+def _fresh_host_politeness():
+    """The crawler shares per-host politeness (and cached robots.txt) process-wide; a test's sample portal may get
+    the port of an earlier test's (dead) server, so every test starts with none."""
+    from crawler.hosts import reset_shared
+
+    reset_shared()
+    yield
+
+
 @pytest.fixture
 def sample_portal():
     from sample_portal.server import start

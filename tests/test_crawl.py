@@ -166,7 +166,7 @@ def test_retry_after_is_honoured_and_backoff_grows(sample_portal, fast_crawl_set
 
 
 def test_a_second_run_without_changes_fetches_no_report_body(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
-    fast_crawl_settings.revalidate_days = 1  # the old policy: every known page revalidated every run
+    # the default revalidation: every known page re-requested every night (within the budget)
     first, archive = _crawl(sample_registry, tmp_path, fast_crawl_settings)
     first_bytes = sum(q.bytes for q in sample_portal.requests)
     sample_portal.clear_log()
@@ -188,8 +188,7 @@ def test_a_second_run_without_changes_fetches_no_report_body(sample_portal, samp
 
 
 def test_publish_and_revise_between_runs_are_one_new_and_one_changed(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
-    # the revised report's list page does not change: only revalidating every page every run catches it at once
-    fast_crawl_settings.revalidate_days = 1
+    # the revised report's list page does not change: the nightly revalidation of every known page catches it
     first, archive = _crawl(sample_registry, tmp_path, fast_crawl_settings)
     new_url = sample_portal.publish_new_report("yunxi")
     revised_url = sample_portal.revise_report("shimen")

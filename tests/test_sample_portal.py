@@ -211,3 +211,65 @@ def test_request_log_fields(sample_portal, http):
         "GET", "127.0.0.1", 200, "sample-trs-qinghe", "probe", False)
     assert q.bytes > 1000 and json.dumps(q.__dict__, ensure_ascii=False)
     assert reportgen  # module used by the portal
+
+
+def test_validators_can_be_switched_off_per_portal_and_per_url(sample_portal, http):
+    a, b = [e.url for e in sample_portal.expected_reports("qinghe")[:2]]
+    etag = http.get(a).headers["etag"]
+    sample_portal.set_validators(False, url=a)
+    r = http.get(a, headers={"If-None-Match": etag})
+    assert r.status_code == 200 and "etag" not in r.headers and "last-modified" not in r.headers
+    assert "etag" in http.get(b).headers  # only that URL
+    sample_portal.set_validators(False, portal="qinghe")
+    assert "etag" not in http.get(b).headers and "etag" not in http.get(sample_portal.start_url("qinghe")).headers
+    assert "etag" in http.get(sample_portal.start_url("yunxi")).headers
+    sample_portal.set_validators(True, portal="qinghe")
+    sample_portal.set_validators(True, url=a)
+    assert http.get(a, headers={"If-None-Match": etag}).status_code == 304
+    assert http.get(sample_portal.base_url + "/__admin/validators", params={"portal": "yunxi", "on": "0"}).json()
+    assert "etag" not in http.get(sample_portal.start_url("yunxi")).headers
+
+
+def test_default_revise_never_picks_a_report_published_at_run_time(sample_portal):
+    new = sample_portal.publish_new_report("qinghe")
+    revised = sample_portal.revise_report("qinghe")
+    assert revised != new and sample_portal.entry_for(new).revision == 0
+    assert sample_portal.entry_for(revised).spec().template == "2021"
+
+
+def test_the_state_file_replays_publish_and_revise_with_the_same_urls_bodies_and_validators(tmp_path, http):
+    from sample_portal.server import offline, start
+
+    state = tmp_path / "state.json"
+    h = start("127.0.0.1", 0, state_file=state)
+    try:
+        new, rev = h.publish_new_report("yunxi"), h.revise_report("shimen")
+        first = {u: http.get(u) for u in (new, rev)}
+        port = h.port
+    finally:
+        h.stop()
+    assert [o["op"] for o in json.loads(state.read_text())["ops"]] == ["publish", "revise"]
+    h = start("127.0.0.1", port, state_file=state)
+    try:
+        for u, r in first.items():
+            again = http.get(u)
+            assert (again.content, again.headers["etag"], again.headers["last-modified"]) == (
+                r.content, r.headers["etag"], r.headers["last-modified"])
+        assert h.entry_for(rev).revision == 1
+        # another process records a change (`ogi sample-portal publish`): the running server follows the file
+        later = offline(state, "127.0.0.1", port).publish_new_report("dongshan")
+        assert later.startswith(f"http://127.0.0.1:{port}/dongshan/")
+        assert http.get(later).status_code == 200 and "2024年" in http.get(later).text
+        assert later.replace(h.base_url, "") in http.get(h.base_url + "/dongshan/xxgk/gknb/").text
+    finally:
+        h.stop()
+
+
+def test_a_broken_state_file_is_a_clear_error(tmp_path):
+    from sample_portal.server import start
+    from sample_portal.state import StateFileError
+
+    bad = tmp_path / "state.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(StateFileError, match="state.json"):
+        start("127.0.0.1", 0, state_file=bad)

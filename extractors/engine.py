@@ -75,6 +75,8 @@ def _finish(doc: Document, enc: str | None, url: str | None, validate: bool) -> 
         return Report(is_report=False, reason=f"extractor error: {type(e).__name__}: {e}", encoding=enc, source_url=url)
     if report.is_report and doc.unread and not report.unread:
         report.unread = doc.unread
+    elif not report.is_report and doc.unread:  # a scan with no recognisable text: say why, not just "no text"
+        report.reason = doc.unread + (f"; {report.reason}" if report.reason else "")
     if validate and report.is_report:
         from extractors.rules import note_findings, validate as run_rules
 

@@ -29,13 +29,14 @@ every table row its ``row_locs`` entry.  pdfium is not thread-safe: all of it ru
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import statistics
 import subprocess
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -45,7 +46,7 @@ from extractors.pdftables import Line, RuledTable, build_table, ruled_tables, se
 
 MAX_PDF_PAGES = 200
 #: scanned documents: at most this many pages are OCR'd (title and the first sections are on them)
-OCR_PAGES = 3
+OCR_PAGES = 2
 OCR_TIMEOUT_S = 60
 
 _LOCK = threading.Lock()
@@ -319,11 +320,15 @@ def _join(prev: _Item, nxt: _Item) -> bool:
     overlap = sum(1 for a, b in nxt.cols if any(a <= d + 1 and b >= c - 1 for c, d in prev.cols))
     if overlap < 0.5 * len(nxt.cols):
         return False
-    built = build_table(prev.lines + nxt.lines, prev.cols)
+    # close the page gap to line spacing, so that a label wrapped over the page break rejoins its row
+    gaps = sorted(b.top - a.bottom for a, b in zip(prev.lines, prev.lines[1:]) if b.top > a.bottom)
+    shift = nxt.lines[0].top - prev.lines[-1].bottom - (gaps[0] if gaps else 0.0)
+    moved = [replace(ln, top=ln.top - shift, bottom=ln.bottom - shift) for ln in nxt.lines]
+    built = build_table(prev.lines + moved, prev.cols)
     if built is None:
         return False
     grid, row_lines, cols = built
-    prev.grid, prev.row_locs, prev.cols, prev.lines = grid, [ln.loc for ln in row_lines], cols, prev.lines + nxt.lines
+    prev.grid, prev.row_locs, prev.cols, prev.lines = grid, [ln.loc for ln in row_lines], cols, prev.lines + moved
     return True
 
 
@@ -362,8 +367,10 @@ def read_pdf(data: bytes) -> Document:
     doc = Document(is_html=False)
     if title:
         doc.title_candidates.append(title.strip())
+    ocr = _ocr(doc, data, len(pages)) if pages and all(p.image_only for p in pages) else {}
     for p, items in _assemble(pages):
         if p.image_only:
+            doc.blocks += ocr.get(p.number, [])
             doc.images.append(Image(f"pdf-page:{p.number}", "", len(doc.blocks)))
         for it in items:
             if it.kind == "table":
@@ -374,7 +381,7 @@ def read_pdf(data: bytes) -> Document:
                 doc.blocks.append(Block("", table=idx, loc=(it.row_locs or [None])[0]))
             else:
                 doc.blocks.append(Block(it.text, loc=it.loc))
-    _notes(doc, pages, data)
+    _notes(doc, pages)
     _pdf_title(doc)
     return doc
 
@@ -391,7 +398,7 @@ def _ranges(numbers: list[int]) -> str:
     return ", ".join(out)
 
 
-def _notes(doc: Document, pages: list[_Page], data: bytes) -> None:
+def _notes(doc: Document, pages: list[_Page]) -> None:
     n = len(pages)
     images = [p.number for p in pages if p.image_only]
     unreadable = [p for p in pages if p.unreadable is not None]
@@ -418,7 +425,6 @@ def _notes(doc: Document, pages: list[_Page], data: bytes) -> None:
     if images and len(images) == n:
         doc.unread = f"scanned PDF: {n} image-only pages, no text layer"
         doc.notes.append(("pdf.scanned", doc.unread))
-        _ocr(doc, data, n)
     elif unreadable:
         doc.unread = (f"PDF text not readable: {len(unreadable)} of {n} pages use fonts without a usable ToUnicode map "
                       "(neither pdfium nor pdfminer maps their glyphs to characters)")
@@ -429,8 +435,9 @@ def _notes(doc: Document, pages: list[_Page], data: bytes) -> None:
 # ------------------------------------------------------------------------------------------ OCR (optional)
 
 
-def _ocr(doc: Document, data: bytes, n: int) -> None:
-    """Title and section text of a scanned PDF from tesseract (chi_sim), first OCR_PAGES pages only.
+def _ocr(doc: Document, data: bytes, n: int) -> dict[int, list[Block]]:
+    """Title and section text of a scanned PDF from tesseract (chi_sim), first OCR_PAGES pages only: the
+    blocks of each page OCR'd.
 
     Text only: OCR'd lines become blocks; no table is ever built from them (an OCR'd number is not a
     number we would publish), and the document stays ``unread``."""
@@ -438,39 +445,40 @@ def _ocr(doc: Document, data: bytes, n: int) -> None:
     if exe is None:
         doc.notes.append(("ocr.unavailable", "tesseract is not installed: the scanned pages were not OCR'd "
                           "(install tesseract-ocr and tesseract-ocr-chi-sim, scripts/setup-system)"))
-        return
+        return {}
     import pypdfium2 as pdfium
 
-    done: list[int] = []
+    out: dict[int, list[Block]] = {}
+    todo = min(n, OCR_PAGES)
     with tempfile.TemporaryDirectory(prefix="ogi-ocr-") as tmp:
         with _LOCK:
             pdf = pdfium.PdfDocument(data)
             try:
-                for i in range(min(n, OCR_PAGES)):
+                for i in range(todo):
                     page = pdf[i]
                     page.render(scale=200 / 72, grayscale=True).to_pil().save(Path(tmp) / f"p{i + 1}.png")
                     page.close()
             finally:
                 pdf.close()
-        for i in range(min(n, OCR_PAGES)):
+        for i in range(todo):
             try:
-                out = subprocess.run([exe, str(Path(tmp) / f"p{i + 1}.png"), "stdout", "-l", "chi_sim", "--psm", "6"],
-                                     capture_output=True, timeout=OCR_TIMEOUT_S, check=False)
+                # one thread: tesseract's OpenMP threads fight over a shared machine's cores (1.9 s vs 16 s a page)
+                run = subprocess.run([exe, str(Path(tmp) / f"p{i + 1}.png"), "stdout", "-l", "chi_sim", "--psm", "6"],
+                                     capture_output=True, timeout=OCR_TIMEOUT_S, check=False,
+                                     env={**os.environ, "OMP_THREAD_LIMIT": "1"})
             except (OSError, subprocess.TimeoutExpired) as e:
                 doc.notes.append(("ocr.unavailable", f"tesseract failed on page {i + 1}: {type(e).__name__}"))
                 break
-            if out.returncode != 0:
-                msg = out.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+            if run.returncode != 0:
+                msg = run.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
                 doc.notes.append(("ocr.unavailable", f"tesseract failed on page {i + 1}: {msg[0][:200]}"))
                 break
-            done.append(i + 1)
-            for k, line in enumerate(out.stdout.decode("utf-8", "replace").splitlines(), 1):
-                text = _clean(line)
-                if text:
-                    doc.blocks.append(Block(text, loc=f"p{i + 1}:ocr{k}"))
-    if done:
-        doc.notes.append(("ocr.text", f"page(s) {_ranges(done)} of {n} read by OCR (tesseract chi_sim) for the title and "
-                          "section text only; tables and numbers are not read from images"))
+            lines = [_clean(x) for x in run.stdout.decode("utf-8", "replace").splitlines()]
+            out[i + 1] = [Block(t, loc=f"p{i + 1}:ocr{k}") for k, t in enumerate(lines, 1) if t]
+    if out:
+        doc.notes.append(("ocr.text", f"page(s) {_ranges(sorted(out))} of {n} read by OCR (tesseract chi_sim) for the title "
+                          "and section text only; tables and numbers are not read from images"))
+    return out
 
 
 def _pdf_title(doc: Document) -> None:

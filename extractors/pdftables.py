@@ -20,6 +20,7 @@ row it would join has its own).
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -113,8 +114,9 @@ def ruled_tables(page) -> list[RuledTable]:  # noqa: ANN001 - pdfplumber Page
 
 # ------------------------------------------------------------------------------------------- unruled
 
-#: a gap of this many font sizes between two characters of a line separates two cells
-CELL_GAP = 0.9
+#: a gap of this many font sizes between two inked characters of a line separates two cells (a space in
+#: prose is 0.25–0.35 em; LibreOffice's default cell margins leave 0.6–0.7 em between neighbouring cells)
+CELL_GAP = 0.5
 
 
 @dataclass(slots=True)
@@ -145,6 +147,10 @@ class Line:
     def loc(self) -> str:
         return f"p{self.page}:l{self.number}"
 
+    @property
+    def x1(self) -> float:
+        return max((sg.x1 for sg in self.segments), default=0.0)
+
     def __post_init__(self) -> None:
         self.values = sum(1 for s in self.segments if _is_value(s.text))
 
@@ -154,18 +160,22 @@ def _is_value(text: str) -> bool:
 
 
 def segments_of(chars: list[dict], clean) -> list[Segment]:  # noqa: ANN001 - the text cleaner
-    """Cells of one line: character runs split at gaps wider than CELL_GAP × the font size."""
+    """Cells of one line: runs of inked characters split where the gap to the previous inked character is
+    at least CELL_GAP × the font size (spaces between them do not bridge the gap)."""
     segs: list[Segment] = []
     run: list[dict] = []
+    last_ink: dict | None = None
     for ch in sorted(chars, key=lambda c: c["x0"]):
-        if run:
-            prev = run[-1]
-            gap = ch["x0"] - prev["x1"]
-            size = max(prev.get("size") or 0, ch.get("size") or 0, 1.0)
+        inked = bool(ch["text"].strip())
+        if inked and last_ink is not None:
+            gap = ch["x0"] - last_ink["x1"]
+            size = max(last_ink.get("size") or 0, ch.get("size") or 0, 1.0)
             if gap >= CELL_GAP * size:
                 segs.append(_seg(run, clean))
                 run = []
         run.append(ch)
+        if inked:
+            last_ink = ch
     if run:
         segs.append(_seg(run, clean))
     return [s for s in segs if s.text]
@@ -227,8 +237,16 @@ class UnruledTable:
     columns: list[tuple[float, float]]
 
 
+def _first_value_x(line: Line) -> float:
+    return min((sg.x0 for sg in line.segments[1:] if _is_value(sg.text)), default=float("inf"))
+
+
 def _regions(lines: list[Line]) -> list[tuple[int, int]]:
-    """Index ranges of runs of table-like lines (see the module docstring)."""
+    """Index ranges of runs of table-like lines (see the module docstring).
+
+    A one-segment line continues a run when it is a wrapped label (left of the first value column and
+    as close to the line above as line spacing), or when a table-like line follows within a few lines
+    (a block title, a header cell on a line of its own).  A section heading ends a run."""
     out: list[tuple[int, int]] = []
     n = len(lines)
     i = 0
@@ -241,25 +259,28 @@ def _regions(lines: list[Line]) -> list[tuple[int, int]]:
         while start > 0 and _caption(lines[start - 1]) and lines[start].top - lines[start - 1].bottom < 2.5 * lines[start].size \
                 and not (out and start - 1 < out[-1][1]):
             start -= 1
+        label_edge = _first_value_x(lines[i])
         j = i + 1
         while j < n:
-            cur = lines[j]
-            gap = cur.top - lines[j - 1].bottom
-            if gap > 4 * max(cur.size, lines[j - 1].size):
+            cur, prev = lines[j], lines[j - 1]
+            gap = cur.top - prev.bottom
+            if gap > 4 * max(cur.size, prev.size):
                 break
             if _tableish(cur):
+                label_edge = min(label_edge, _first_value_x(cur))
                 j += 1
                 continue
-            if _caption(cur):
-                k = j + 1
-                while k < n and not _tableish(lines[k]) and _caption(lines[k]) and k - j < 4:
-                    k += 1
-                if k < n and _tableish(lines[k]) and lines[k].top - lines[k - 1].bottom <= 4 * lines[k].size:
-                    j = k
-                    continue
-                if k == j + 1 and _near_rows(lines, j):
-                    j += 1  # a trailing wrapped label fragment right under the last row
-                    continue
+            if not _caption(cur):
+                break
+            if cur.x1 <= label_edge + 1 and gap <= 1.0 * max(cur.size, prev.size):
+                j += 1  # a wrapped label, line-spaced under the line above
+                continue
+            k = j + 1
+            while k < n and not _tableish(lines[k]) and _caption(lines[k]) and k - j < 4:
+                k += 1
+            if k < n and _tableish(lines[k]) and lines[k].top - lines[k - 1].bottom <= 4 * lines[k].size:
+                j = k
+                continue
             break
         rows = lines[start:j]
         values = [ln.values for ln in rows]
@@ -267,11 +288,6 @@ def _regions(lines: list[Line]) -> list[tuple[int, int]]:
             out.append((start, j))
         i = j
     return out
-
-
-def _near_rows(lines: list[Line], j: int) -> bool:
-    prev = lines[j - 1]
-    return lines[j].top - prev.bottom < 0.6 * prev.size and prev.values > 0
 
 
 def _columns(lines: list[Line]) -> list[tuple[float, float]]:
@@ -333,10 +349,11 @@ def build_table(lines: list[Line], cols: list[tuple[float, float]] | None = None
                 cells[k] = s.text if not cells[k] else cells[k] + s.text
         placed.append((ln, label, cells))
     rows = _group_rows(placed)
+    bounds = _label_bounds(lines, cols)
     grid: Grid = []
     row_lines: list[Line] = []
     for group in rows:
-        label = "".join(p for _, lab, _ in group for p in lab)
+        label = _row_label(group, bounds, cols)
         cells = [""] * len(cols)
         for _, _, c in group:
             for k, v in enumerate(c):
@@ -347,6 +364,35 @@ def build_table(lines: list[Line], cols: list[tuple[float, float]] | None = None
     if not grid or width < 2:
         return None
     return grid, row_lines, cols
+
+
+def _label_bounds(lines: list[Line], cols: list[tuple[float, float]]) -> list[float]:
+    """x positions between label columns (group | item), from lines that show two labels side by side."""
+    found: list[float] = []
+    for ln in lines:
+        labels = [sg for sg in ln.segments if _column_of(sg, cols) < 0]
+        for a, b in zip(labels, labels[1:]):
+            found.append((a.x1 + b.x0) / 2)
+    found.sort()
+    merged: list[list[float]] = []
+    for x in found:
+        if merged and x - merged[-1][-1] <= 3:
+            merged[-1].append(x)
+        else:
+            merged.append([x])
+    return [statistics.median(g) for g in merged]
+
+
+def _row_label(group: list[tuple[Line, list[str], list[str]]], bounds: list[float], cols: list[tuple[float, float]]) -> str:
+    """A row's label: its label columns left to right, each column's wrapped lines top to bottom (as the
+    cells of a grid would be read), not line by line across columns."""
+    parts: list[tuple[int, int, str]] = []
+    for order, (ln, _, _) in enumerate(group):
+        for sg in ln.segments:
+            if _column_of(sg, cols) < 0:
+                parts.append((sum(1 for b in bounds if b <= sg.x0), order, sg.text))
+    parts.sort(key=lambda p: (p[0], p[1]))
+    return "".join(p[2] for p in parts)
 
 
 def _merge_columns(prev: list[tuple[float, float]], own: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -367,63 +413,122 @@ def _structural(text: str) -> bool:
     return bool(_T2_TITLE.search(n) or _GROUP.match(n))
 
 
+def line_gap_limit(gaps: list[float], size: float) -> float:
+    """The largest gap between two lines of one wrapped cell.
+
+    Gaps inside a cell (line spacing) and between rows (line spacing plus the cell padding) form two
+    clusters: the limit lies between them, at the split of the sorted gaps that best separates their
+    logarithms (Otsu's criterion, so that a few odd gaps — two columns' lines interleaved — do not make a
+    cluster), provided the two sides are apart by a ratio of 1.6 or more.  Without such a split (cells
+    without padding) it is 0.75 font sizes."""
+    pos = sorted(g for g in gaps if g > 0.05 * size)
+    logs = [math.log(g) for g in pos]
+    m = len(logs)
+    best, split = 0.0, -1
+    total = sum(logs)
+    left = 0.0
+    for k in range(1, m):
+        left += logs[k - 1]
+        w0, w1 = k / m, (m - k) / m
+        between = w0 * w1 * (left / k - (total - left) / (m - k)) ** 2
+        if between > best:
+            best, split = between, k
+    if split > 0 and pos[split] / pos[split - 1] >= 1.6 and pos[split - 1] <= 1.5 * size:
+        return (pos[split - 1] * pos[split]) ** 0.5
+    return 0.75 * size
+
+
+def _overlaps(a: Line, b: Line) -> bool:
+    return any(x.x0 < y.x1 + 0.5 and y.x0 < x.x1 + 0.5 for x in a.segments for y in b.segments)
+
+
 def _group_rows(placed: list[tuple[Line, list[str], list[str]]]) -> list[list[tuple[Line, list[str], list[str]]]]:
-    """Rows of a table: a line with values (or a header line) starts a row; a label-only line that is tight
-    against a neighbouring row (line spacing) is a fragment of that row's wrapped label."""
+    """Rows of a table: a line with values (or a header line) starts a row; a label-only line that is as
+    close to the line above or below it *in the same column* as line spacing is a fragment of that line's
+    wrapped cell (above wins a tie: cells are top-aligned more often than not).  Header lines wrapped the
+    same way are merged column by column."""
     n = len(placed)
     kind = []
     for ln, label, cells in placed:
         has_values = any(c and _is_value(c) for c in cells)
-        only_label = not any(cells)
-        kind.append("data" if has_values else ("label" if only_label else "head"))
-    gaps = [placed[i + 1][0].top - placed[i][0].bottom for i in range(n - 1)]
-    sizes = [ln.size for ln, _, _ in placed]
-    tight_gap = min((g for g in gaps if g > -1), default=0.0)
-    size = statistics.median(sizes) if sizes else 10.0
-    tight = max(tight_gap, 0.0) + 0.35 * size
+        kind.append("data" if has_values else ("label" if not any(cells) else "head"))
+    lines = [ln for ln, _, _ in placed]
 
-    owner = list(range(n))  # which line's row each line joins
-    for i in range(n):
-        ln, label, cells = placed[i]
+    def neighbour(i: int, step: int) -> tuple[int | None, float]:
+        j = i + step
+        while 0 <= j < n and abs(j - i) <= 12:
+            if _overlaps(lines[i], lines[j]):
+                gap = lines[i].top - lines[j].bottom if step < 0 else lines[j].top - lines[i].bottom
+                return j, gap
+            j += step
+        return None, float("inf")
+
+    up = [neighbour(i, -1) for i in range(n)]
+    down = [neighbour(i, 1) for i in range(n)]
+    size = statistics.median(ln.size for ln in lines) if lines else 10.0
+    tight = line_gap_limit([g for _, g in up if g != float("inf")], size)
+
+    # fragments linked to a neighbour in the same column by line spacing form chains; a chain joins the
+    # row (data line, or header line for header fragments) it touches — the nearer one when it touches two
+    def joinable(i: int) -> bool:
         if kind[i] == "data":
-            continue
-        text = "".join(label) if kind[i] == "label" else "".join(cells)
-        if kind[i] == "label" and _structural(text):
-            continue
-        up = i - 1 if i > 0 else None
-        down = i + 1 if i + 1 < n else None
-        d_up = gaps[i - 1] if up is not None else float("inf")
-        d_down = gaps[i] if down is not None else float("inf")
-        cands = []
-        for j, d in ((up, d_up), (down, d_down)):
-            if j is None or d > tight:
-                continue
-            if kind[i] == "label" and kind[j] == "head":
-                continue
-            if kind[i] == "head" and kind[j] != "head":
-                continue
-            if kind[j] == "label" and kind[i] == "label":
-                # a label fragment next to another fragment: follow it to its row later
-                cands.append((d, j))
-                continue
-            if kind[i] == "label" and _is_row_label(normalise_label(text)) and _is_row_label(normalise_label("".join(placed[j][1]))):
-                continue  # both are complete rows of the form: a row printed with blank values
-            cands.append((d, j))
-        if cands:
-            owner[i] = min(cands)[1]
-    # resolve chains (fragment → fragment → row), never cycles
-    def root(i: int) -> int:
-        seen = set()
-        while owner[i] != i and i not in seen:
-            seen.add(i)
-            i = owner[i]
+            return False
+        _, label, cells = placed[i]
+        return not _structural("".join(label) + "".join(cells))
+
+    def compatible(i: int, j: int) -> bool:
+        return (kind[i] == "head") == (kind[j] == "head")
+
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
         return i
 
+    for i in range(n):
+        j, d = down[i]
+        if j is not None and d <= tight and joinable(i) and joinable(j) and compatible(i, j):
+            parent[find(j)] = find(i)
+    chains: dict[int, list[int]] = {}
+    for i in range(n):
+        if joinable(i):
+            chains.setdefault(find(i), []).append(i)
+    owner = list(range(n))
+    # a value line without a label of its own (numbers centred against a label wrapped above and below
+    # them) takes the label chain whose lines enclose it
+    for d in range(n):
+        if kind[d] != "data" or placed[d][1]:
+            continue
+        top, bottom = lines[d].top - tight, lines[d].bottom + tight
+        around = [(key, members) for key, members in chains.items() if kind[members[0]] == "label"
+                  and lines[members[0]].top <= bottom and lines[members[-1]].bottom >= top]
+        if around:
+            key, members = min(around, key=lambda km: abs((lines[km[1][0]].top + lines[km[1][-1]].bottom) / 2
+                                                        - (lines[d].top + lines[d].bottom) / 2))
+            for i in members:
+                owner[i] = d
+            del chains[key]
+    for members in chains.values():
+        best: tuple[float, int, int] | None = None
+        for i in members:
+            for j, d, side in (up[i] + (0,), down[i] + (1,)):
+                if j is None or d > tight or j in members or joinable(j) or not compatible(i, j):
+                    continue
+                if kind[i] == "label" and _is_row_label(normalise_label("".join(placed[i][1]))) \
+                        and _is_row_label(normalise_label("".join(placed[j][1]))):
+                    continue  # both are complete rows of the form: a row printed with blank values
+                cand = (d, side, j)
+                if best is None or cand < best:
+                    best = cand
+        if best is not None:
+            for i in members:
+                owner[i] = best[2]
+        else:
+            for i in members:
+                owner[i] = members[0]
     groups: dict[int, list[int]] = {}
     for i in range(n):
-        r = root(i)
-        if kind[r] == "label" and r != i and owner[r] != r:
-            r = i
-        groups.setdefault(r, []).append(i)
-    order = sorted(groups.values(), key=lambda g: min(g))
-    return [[placed[i] for i in sorted(g)] for g in order]
+        groups.setdefault(owner[i], []).append(i)
+    return [[placed[i] for i in sorted(g)] for g in sorted(groups.values(), key=min)]

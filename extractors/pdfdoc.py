@@ -42,7 +42,7 @@ from types import SimpleNamespace
 
 from extractors.document import Block, Document, Image, RawTable
 from extractors.model import UnreadableInput
-from extractors.pdftables import Line, RuledTable, build_table, ruled_tables, segments_of, unruled_tables
+from extractors.pdftables import Line, RuledTable, build_table, join_ruled, ruled_tables, segments_of, unruled_tables
 
 MAX_PDF_PAGES = 200
 #: scanned documents: at most this many pages are OCR'd (title and the first sections are on them)
@@ -283,18 +283,19 @@ class _Item:
     loc: str | None = None
     cols: list[tuple[float, float]] | None = None
     lines: list[Line] | None = None
+    ruled: RuledTable | None = None
 
 
-def _page_items(info: _Page) -> list[_Item]:
+def _page_items(info: _Page, continuing: bool) -> list[_Item]:
     items: list[_Item] = []
     n = info.number
     for t in info.ruled:
+        t.rows = [[None if c is None else _clean(c) for c in row] for row in t.rows]
         locs = [f"p{n}:l{_line_at(info, top)}" for top in t.row_tops]
-        grid = [[None if c is None else _clean(c) for c in row] for row in t.rows]
-        items.append(_Item(info.offset + t.bbox[1], "table", grid=grid, row_locs=locs))
+        items.append(_Item(info.offset + t.bbox[1], "table", grid=t.rows, row_locs=locs, ruled=t))
     free = [ln for idx, ln in enumerate(info.lines) if idx not in info.chrome and idx not in info.in_ruled]
     used: set[int] = set()
-    for ut in unruled_tables(free):
+    for ut in unruled_tables(free, continuing):
         used.update(range(ut.first, ut.last))
         items.append(_Item(free[ut.first].top, "table", grid=ut.grid, row_locs=[ln.loc for ln in ut.row_lines],
                            source="pdf-unruled", cols=ut.columns, lines=free[ut.first:ut.last]))
@@ -313,14 +314,21 @@ def _line_at(info: _Page, top: float) -> int:
 
 
 def _join(prev: _Item, nxt: _Item) -> bool:
-    """Merge an unruled table that opens a page into the one that closed the previous page: one table, the
-    columns of both pages (a column with no value on one page is still there)."""
+    """Merge a table that opens a page into the one that closed the previous page."""
+    if prev.ruled is not None and nxt.ruled is not None:
+        joined = join_ruled(prev.ruled, nxt.ruled)
+        if joined is None:
+            return False
+        prev.ruled, merged = joined
+        prev.grid, prev.row_locs = prev.ruled.rows, (prev.row_locs or []) + (nxt.row_locs or [])[merged:]
+        return True
     if prev.cols is None or nxt.cols is None or prev.lines is None or nxt.lines is None:
         return False
+    # an unruled table: one table with the columns of both pages (a column with no value on one page is still
+    # there); the page gap closed to line spacing, so that a label wrapped over the page break rejoins its row
     overlap = sum(1 for a, b in nxt.cols if any(a <= d + 1 and b >= c - 1 for c, d in prev.cols))
     if overlap < 0.5 * len(nxt.cols):
         return False
-    # close the page gap to line spacing, so that a label wrapped over the page break rejoins its row
     gaps = sorted(b.top - a.bottom for a, b in zip(prev.lines, prev.lines[1:]) if b.top > a.bottom)
     shift = nxt.lines[0].top - prev.lines[-1].bottom - (gaps[0] if gaps else 0.0)
     moved = [replace(ln, top=ln.top - shift, bottom=ln.bottom - shift) for ln in nxt.lines]
@@ -333,21 +341,21 @@ def _join(prev: _Item, nxt: _Item) -> bool:
 
 
 def _assemble(pages: list[_Page]) -> list[tuple[_Page, list[_Item]]]:
-    """Each page's items in reading order; unruled tables continued across a page break joined."""
+    """Each page's items in reading order; a table continued across a page break joined into one."""
     out: list[tuple[_Page, list[_Item]]] = []
-    open_table: _Item | None = None  # an unruled table that is the last item of the previous page
+    open_table: _Item | None = None  # a table that is the last item of the previous page
     for p in pages:
         if p.image_only or p.unreadable is not None:
             out.append((p, []))
             open_table = None
             continue
-        items = _page_items(p)
-        if items and open_table is not None and items[0].source == "pdf-unruled" and _join(open_table, items[0]):
-            items = items[1:]
-            if not items:
-                out.append((p, items))
-                continue
-        open_table = items[-1] if items and items[-1].source == "pdf-unruled" else None
+        items = _page_items(p, continuing=open_table is not None and open_table.lines is not None)
+        while items and open_table is not None and items[0].kind == "table" and _join(open_table, items[0]):
+            items = items[1:]  # (a one-page middle part of a table over three pages joins too)
+            if items:
+                break
+        if items:
+            open_table = items[-1] if items[-1].kind == "table" else None
         out.append((p, items))
     return out
 

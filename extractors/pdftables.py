@@ -86,6 +86,8 @@ class RuledTable:
     bbox: Bbox
     rows: Grid
     row_tops: list[float]  # top of each row (for provenance: the page line it starts on)
+    #: the x extent of each cell (None where a merged cell continues), to line up a table continued overleaf
+    spans: list[list[tuple[float, float] | None]] = field(default_factory=list)
 
 
 def ruled_tables(page) -> list[RuledTable]:  # noqa: ANN001 - pdfplumber Page
@@ -98,7 +100,9 @@ def ruled_tables(page) -> list[RuledTable]:  # noqa: ANN001 - pdfplumber Page
     found: list[RuledTable] = []
     for t in tables:
         rows = t.extract()
-        tops = [r.bbox[1] for r in t.rows] if len(t.rows) == len(rows) else [t.bbox[1]] * len(rows)
+        aligned = len(t.rows) == len(rows)
+        tops = [r.bbox[1] for r in t.rows] if aligned else [t.bbox[1]] * len(rows)
+        spans = [[None if c is None else (c[0], c[2]) for c in r.cells] for r in t.rows] if aligned else []
         bbox = t.bbox
         if shading:
             first, last = _trim_shaded_rows(t, rows, rules)
@@ -106,10 +110,65 @@ def ruled_tables(page) -> list[RuledTable]:  # noqa: ANN001 - pdfplumber Page
                 if first >= last:
                     continue
                 bbox = (bbox[0], t.rows[first].bbox[1], bbox[2], t.rows[last - 1].bbox[3])
-                rows, tops = rows[first:last], tops[first:last]
+                rows, tops, spans = rows[first:last], tops[first:last], spans[first:last]
         if is_real_table(rows):
-            found.append(RuledTable(bbox, rows, tops))
+            found.append(RuledTable(bbox, rows, tops, spans))
     return found
+
+
+def join_ruled(first: RuledTable, second: RuledTable) -> tuple[RuledTable, int] | None:
+    """A ruled table continued on the next page (same left and right edges) as one table: both parts laid
+    on the union of their column boundaries (a merged cell keeps ``None`` continuations), and a row broken
+    by the page (the tail of its label, no values, at the top of the second part, under the label cells of
+    the first part's last row) put back together.  Also
+    the number of rows of the second part merged into the first part's last row (0 or 1)."""
+    if abs(first.bbox[0] - second.bbox[0]) > 3 or abs(first.bbox[2] - second.bbox[2]) > 3 or not first.spans or not second.spans:
+        return None
+    edges = sorted(x for t in (first, second) for row in t.spans for c in row if c for x in c)
+    bounds: list[float] = []
+    for x in edges:
+        if not bounds or x - bounds[-1] > 2:
+            bounds.append(x)
+    width = len(bounds) - 1
+
+    def col(x: float) -> int:
+        return min(range(len(bounds)), key=lambda k: abs(bounds[k] - x))
+
+    def regrid(t: RuledTable) -> tuple[Grid, list[list[tuple[float, float] | None]]]:
+        rows: Grid = []
+        spans: list[list[tuple[float, float] | None]] = []
+        for row, row_spans in zip(t.rows, t.spans):
+            new: list[str | None] = [None] * width
+            new_spans: list[tuple[float, float] | None] = [None] * width
+            for text, span in zip(row, row_spans):
+                if span is None:
+                    continue
+                c0 = col(span[0])
+                if c0 < width:
+                    new[c0] = text if text is not None else ""
+                    new_spans[c0] = span
+            rows.append(new)
+            spans.append(new_spans)
+        return rows, spans
+
+    top, top_spans = regrid(first)
+    bottom, bottom_spans = regrid(second)
+    tops = list(first.row_tops) + list(second.row_tops)
+    merged = 0
+    if top and bottom:
+        head, tail = top[-1], bottom[0]
+        label_cols = [k for k, c in enumerate(head) if c and not _is_value(c)]
+        tail_cols = [k for k, c in enumerate(tail) if c]
+        if (tail_cols and set(tail_cols) <= set(label_cols) and any(c and _is_value(c) for c in head)
+                and not _structural("".join(c for c in tail if c))):
+            label_head = normalise_label("".join(c for c in head if c and not _is_value(c)))
+            label_tail = normalise_label("".join(c for c in tail if c))
+            if not (is_row_label(label_head) and is_row_label(label_tail)):
+                top[-1] = [(a or "") + b if b else a for a, b in zip(head, tail)]
+                bottom, bottom_spans, merged = bottom[1:], bottom_spans[1:], 1
+                del tops[len(first.row_tops)]
+    bbox = (min(first.bbox[0], second.bbox[0]), first.bbox[1], max(first.bbox[2], second.bbox[2]), second.bbox[3])
+    return RuledTable(bbox, top + bottom, tops, top_spans + bottom_spans), merged
 
 
 # ------------------------------------------------------------------------------------------- unruled
@@ -206,7 +265,7 @@ def _official_row_labels() -> tuple[re.Pattern[str], ...]:
 _ROW_LABELS = _official_row_labels()
 
 
-def _is_row_label(norm: str) -> bool:
+def is_row_label(norm: str) -> bool:
     return any(p.search(norm) for p in _ROW_LABELS)
 
 
@@ -241,7 +300,7 @@ def _first_value_x(line: Line) -> float:
     return min((sg.x0 for sg in line.segments[1:] if _is_value(sg.text)), default=float("inf"))
 
 
-def _regions(lines: list[Line]) -> list[tuple[int, int]]:
+def _regions(lines: list[Line], continuing: bool = False) -> list[tuple[int, int]]:
     """Index ranges of runs of table-like lines (see the module docstring).
 
     A one-segment line continues a run when it is a wrapped label (left of the first value column and
@@ -272,6 +331,9 @@ def _regions(lines: list[Line]) -> list[tuple[int, int]]:
                 continue
             if not _caption(cur):
                 break
+            if _structural(cur.text):
+                j += 1  # a block title of the form (第二十条第（八）项) ending the page: the block continues overleaf
+                continue
             if cur.x1 <= label_edge + 1 and gap <= 1.0 * max(cur.size, prev.size):
                 j += 1  # a wrapped label, line-spaced under the line above
                 continue
@@ -284,8 +346,8 @@ def _regions(lines: list[Line]) -> list[tuple[int, int]]:
             break
         rows = lines[start:j]
         values = [ln.values for ln in rows]
-        if sum(1 for v in values if v >= 2) >= 2 or max(values, default=0) >= 5:
-            out.append((start, j))
+        if sum(1 for v in values if v >= 2) >= 2 or max(values, default=0) >= 5 or (continuing and start == 0 and any(values)):
+            out.append((start, j))  # (the rest of a table that began on the previous page may be a row or two)
         i = j
     return out
 
@@ -319,10 +381,10 @@ def _column_of(seg: Segment, cols: list[tuple[float, float]]) -> int:
     return best
 
 
-def unruled_tables(lines: list[Line]) -> list[UnruledTable]:
+def unruled_tables(lines: list[Line], continuing: bool = False) -> list[UnruledTable]:
     """Tables laid out by position only among a page's text lines (those outside ruled tables)."""
     found: list[UnruledTable] = []
-    for start, end in _regions(lines):
+    for start, end in _regions(lines, continuing):
         table = build_table(lines[start:end])
         if table is not None:
             found.append(UnruledTable(start, end, table[0], table[1], table[2]))
@@ -516,8 +578,8 @@ def _group_rows(placed: list[tuple[Line, list[str], list[str]]]) -> list[list[tu
             for j, d, side in (up[i] + (0,), down[i] + (1,)):
                 if j is None or d > tight or j in members or joinable(j) or not compatible(i, j):
                     continue
-                if kind[i] == "label" and _is_row_label(normalise_label("".join(placed[i][1]))) \
-                        and _is_row_label(normalise_label("".join(placed[j][1]))):
+                if kind[i] == "label" and is_row_label(normalise_label("".join(placed[i][1]))) \
+                        and is_row_label(normalise_label("".join(placed[j][1]))):
                     continue  # both are complete rows of the form: a row printed with blank values
                 cand = (d, side, j)
                 if best is None or cand < best:

@@ -325,12 +325,16 @@ def _join(prev: _Item, nxt: _Item) -> bool:
     if prev.cols is None or nxt.cols is None or prev.lines is None or nxt.lines is None:
         return False
     # an unruled table: one table with the columns of both pages (a column with no value on one page is still
-    # there); the page gap closed to line spacing, so that a label wrapped over the page break rejoins its row
+    # there), the pages' lines stacked
     overlap = sum(1 for a, b in nxt.cols if any(a <= d + 1 and b >= c - 1 for c, d in prev.cols))
     if overlap < 0.5 * len(nxt.cols):
         return False
+    # a page that opens with a label-only line continues the row the previous page ended in (its gap becomes
+    # the smallest line spacing); one that opens with values starts a new row (a gap no wrapped cell has)
     gaps = sorted(b.top - a.bottom for a, b in zip(prev.lines, prev.lines[1:]) if b.top > a.bottom)
-    shift = nxt.lines[0].top - prev.lines[-1].bottom - (gaps[0] if gaps else 0.0)
+    first = nxt.lines[0]
+    gap = (gaps[0] if gaps else 0.0) if first.values == 0 and len(first.segments) == 1 else 4 * first.size
+    shift = first.top - prev.lines[-1].bottom - gap
     moved = [replace(ln, top=ln.top - shift, bottom=ln.bottom - shift) for ln in nxt.lines]
     built = build_table(prev.lines + moved, prev.cols)
     if built is None:

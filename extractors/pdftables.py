@@ -367,6 +367,21 @@ def _columns(lines: list[Line]) -> list[tuple[float, float]]:
     return [(a, b) for a, b in cols]
 
 
+def _header_columns(lines: list[Line], cols: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Value columns plus header cells over columns that hold no printed value at all (a report that
+    prints zeros as blanks: the five 法人或其他组织 columns can be empty from top to bottom).  Narrow header
+    cells first, and none that overlaps a column already there, so that a header spanning several columns
+    (法人或其他组织, 行政复议) adds nothing."""
+    left = cols[0][0] - 0.5
+    heads = sorted((sg for ln in lines if ln.values == 0 for sg in ln.segments if sg.x0 >= left and not _is_value(sg.text)),
+                   key=lambda sg: sg.x1 - sg.x0)
+    out = list(cols)
+    for sg in heads:
+        if all(sg.x1 < a - 0.5 or sg.x0 > b + 0.5 for a, b in out):
+            out.append((sg.x0, sg.x1))
+    return sorted(out)
+
+
 def _column_of(seg: Segment, cols: list[tuple[float, float]]) -> int:
     """Index of the value column under a segment's centre (nearest column when it falls in a gap);
     -1 for the label area left of the first value column."""
@@ -398,6 +413,7 @@ def build_table(lines: list[Line], cols: list[tuple[float, float]] | None = None
     cols = _merge_columns(cols, own) if cols else own
     if not cols:
         return None
+    cols = _header_columns(lines, cols)
     width = len(cols) + 1
     placed: list[tuple[Line, list[str], list[str]]] = []  # line, label parts, value cells
     for ln in lines:

@@ -11,7 +11,9 @@ Objects follow pdfplumber's conventions (``x0``/``x1``/``top``/``bottom`` from t
 the page as displayed, ``upright``, ``fontname``, ``size``; rectangles with ``fill``/``stroke``) so that
 the table finder sees what it would see from pdfminer:
 
-* characters: pdfium's loose character boxes (advance width × font ascent/descent, like pdfminer's);
+* characters: pdfium's loose character box widths (the advance), and a height of one font size from
+  just below the baseline (pdfminer uses each font's descent; one value for all fonts keeps a line whose
+  characters come from a fallback font on one line);
   characters pdfium generates itself (spaces and line breaks it infers) are left out;
 * paths: each closed axis-aligned four-point sub-path is a ``rect`` (filled and/or stroked, as drawn),
   every other straight horizontal or vertical segment a ``line``; curves and slanted segments are not
@@ -132,6 +134,7 @@ def _chars(textpage, disp: _Matrix, height: float, page_number: int) -> list[Obj
     fonts: dict[int, str] = {}
     buf = ctypes.create_string_buffer(256)
     flags = ctypes.c_int()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
     a, b, c, d = disp[0], disp[1], disp[2], disp[3]
     for i in range(n):
         tp = textpage
@@ -157,8 +160,11 @@ def _chars(textpage, disp: _Matrix, height: float, page_number: int) -> list[Obj
         y0, y1 = (ya, yb) if ya <= yb else (yb, ya)
         # pdfium's font size is the Tf operand; pdfminer's (and the eye's) includes the text matrix scale
         size = pdfium_c.FPDFText_GetFontSize(tp, i) * math.sqrt(abs(m.a * m.d - m.b * m.c))
-        if upright and size > 0:
-            y1 = y0 + size  # pdfminer's box: descent to descent + size (pdfium's loose box uses the ascent)
+        if upright and size > 0 and pdfium_c.FPDFText_GetCharOrigin(tp, i, ox, oy):
+            # from the baseline, the same for every font: fallback fonts with their own ascent and descent
+            # (LibreOffice prints "一" of "一、总体情况" in another font) must not break a line in two
+            y0 = _apply(disp, ox.value, oy.value)[1] - _DESCENT * size
+            y1 = y0 + size
         out.append({
             "text": chr(code) if 0 <= code < 0x110000 else "\ufffd",
             "fontname": font, "size": round(size, 3), "upright": upright,
@@ -171,6 +177,8 @@ def _chars(textpage, disp: _Matrix, height: float, page_number: int) -> list[Obj
 
 
 _SNAP = 0.05
+#: the descent below the baseline of a character box, in font sizes (pdfminer uses each font's own)
+_DESCENT = 0.12
 
 
 def _walk(container, form, ctm: _Matrix, disp: _Matrix, height: float, page_number: int,  # noqa: ANN001, PLR0913

@@ -90,14 +90,15 @@ def _col_widths(t: SpanTable, avail: float, size: float) -> list[float]:
     return [w * avail / total for w in want]
 
 
-def _rl_table(t: SpanTable, styles, *, ruled: bool, repeat: int = 0, avail: float = PAGE_W - 2 * MARGIN):  # noqa: ANN001, ANN202
+def _rl_table(t: SpanTable, styles, *, ruled: bool, repeat: int = 0, avail: float = PAGE_W - 2 * MARGIN,  # noqa: ANN001, ANN202
+              pad: float = 3):
     from reportlab.lib import colors
     from reportlab.platypus import Paragraph, Table, TableStyle
 
     grid: list[list[object]] = [[""] * t.n_cols for _ in range(t.n_rows)]
     cmds: list[tuple] = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                         ("RIGHTPADDING", (0, 0), (-1, -1), 2), ("TOPPADDING", (0, 0), (-1, -1), 3),
-                         ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
+                         ("RIGHTPADDING", (0, 0), (-1, -1), 2), ("TOPPADDING", (0, 0), (-1, -1), pad),
+                         ("BOTTOMPADDING", (0, 0), (-1, -1), pad)]
     for c in t.cells:
         grid[c.row][c.col] = Paragraph(c.text, styles["cell"]) if c.text else ""
         if c.rowspan > 1 or c.colspan > 1:
@@ -182,7 +183,7 @@ def _story(spec: ReportSpec, styles, *, ruled: bool, repeat: bool, break_t3: boo
     for i, b in enumerate(blocks):
         if isinstance(b, SpanTable):
             if sideways and (_is_t3(b) or _is_t4(b)):
-                story += [PageBreak(), _sideways_flowable()(_rl_table(b, styles, ruled=ruled, avail=PAGE_H - 2 * MARGIN - 40),
+                story += [PageBreak(), _sideways_flowable()(_rl_table(b, styles, ruled=ruled, avail=PAGE_H - 2 * MARGIN - 40, pad=1.5),
                                                              rotate_page=_is_t3(b)), PageBreak()]
                 continue
             if t3_page and _is_t3(b):
@@ -219,7 +220,7 @@ def _sideways_flowable():  # noqa: ANN202
         def draw(self) -> None:
             c = self.canv
             if self.rotate_page:
-                c.setPageRotation(90)
+                c.ogi_rotation = 90  # applied when the page ends (see _canvas)
             c.saveState()
             c.rotate(90)
             c.translate(0, -self.h)
@@ -227,6 +228,26 @@ def _sideways_flowable():  # noqa: ANN202
             c.restoreState()
 
     return Sideways
+
+
+def _canvas():  # noqa: ANN202
+    from reportlab.pdfgen.canvas import Canvas
+
+    class PageRotationCanvas(Canvas):
+        """platypus sets each page's /Rotate from its page template when the page ends: a flowable that asks
+        for a rotated page sets ``ogi_rotation``, which wins for that page."""
+
+        ogi_rotation: int | None = None
+
+        def setPageRotation(self, rot: int) -> None:  # noqa: N802 - reportlab's name
+            super().setPageRotation(self.ogi_rotation if self.ogi_rotation is not None else rot)
+
+        def showPage(self) -> None:  # noqa: N802
+            super().showPage()
+            self.ogi_rotation = None
+            super().setPageRotation(0)
+
+    return PageRotationCanvas
 
 
 def _reportlab(spec: ReportSpec, *, ruled: bool = True, fake_bold: bool = False, repeat: bool = False,
@@ -244,7 +265,7 @@ def _reportlab(spec: ReportSpec, *, ruled: bool = True, fake_bold: bool = False,
     furniture = _Footer(footer, spec.title if running else None)
     story = _story(spec, styles, ruled=ruled, repeat=repeat, break_t3=break_t3, sideways=sideways, bold=fake_bold,
                    t3_page=t3_page)
-    doc.build(story, onFirstPage=furniture, onLaterPages=furniture)
+    doc.build(story, onFirstPage=furniture, onLaterPages=furniture, canvasmaker=_canvas())
     return buf.getvalue()
 
 

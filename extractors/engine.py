@@ -93,6 +93,11 @@ def _finish(doc: Document, enc: str | None, url: str | None, validate: bool) -> 
             log.exception("rules failed on %s", url)
             report.findings = []
             report.reason = f"validator error: {type(e).__name__}: {e}"
+    if report.is_report and not report.unread and report.images and not any(f.table == "t3" for f in report.facts):
+        # statistics only as images (a scanned page where table 三 was): a report we could not read, never ok
+        # (main's no-silent-zeros guard does the same with the same reason; keep main's when merging)
+        report.unread = (f"the statistics are published only as images ({len(report.images)} image(s) where tables 三/四 "
+                         f"should be, first: {report.images[0][:120]})")
     return report
 
 

@@ -258,6 +258,7 @@ def _mark_chrome(pages: list[_Page]) -> None:
                 continue
             key = ("T" if top < _BAND * p.height else "B") + re.sub(r"\d+", "#", ln.text)
             groups.setdefault(key, []).append((p, idx, top))
+        _mark_side_chrome(p)
     n = len([p for p in pages if p.lines])
     for occurrences in groups.values():
         distinct = {p.number for p, _, _ in occurrences}
@@ -267,6 +268,28 @@ def _mark_chrome(pages: list[_Page]) -> None:
         for p, idx, top in occurrences:
             if abs(top - ref) <= 4:
                 p.chrome.add(idx)
+
+
+def _mark_side_chrome(p: _Page) -> None:
+    """A page number drawn before the page was turned (a table printed sideways on a portrait page) runs
+    along a side of the turned page: one or two glyphs per line, stacked at the same x in a side band."""
+    side: dict[int, list[int]] = {}
+    for idx, ln in enumerate(p.lines):
+        if idx in p.in_ruled or idx in p.chrome or len(ln.segments) != 1 or len(ln.text) > 2:
+            continue
+        x0 = ln.segments[0].x0
+        if ln.x1 < _BAND * p.width or x0 > (1 - _BAND) * p.width:
+            side.setdefault(round(x0 / 3), []).append(idx)
+    for column in side.values():
+        run: list[int] = []
+        for idx in sorted(column, key=lambda i: p.lines[i].top) + [-1]:
+            if idx >= 0 and run and p.lines[idx].top - p.lines[run[-1]].bottom <= 2 * p.lines[idx].size:
+                run.append(idx)
+                continue
+            text = "".join(p.lines[i].text for i in run)
+            if run and (_PAGE_NO.match(text) or _PAGE_NO.match(text[::-1])):
+                p.chrome.update(run)
+            run = [idx]
 
 
 # ------------------------------------------------------------------------------------------ assembly

@@ -231,6 +231,7 @@ def _sideways_flowable():  # noqa: ANN202
 
 
 def _canvas():  # noqa: ANN202
+    from reportlab.pdfbase.pdfdoc import PDFArray
     from reportlab.pdfgen.canvas import Canvas
 
     class PageRotationCanvas(Canvas):
@@ -238,6 +239,18 @@ def _canvas():  # noqa: ANN202
         for a rotated page sets ``ogi_rotation``, which wins for that page."""
 
         ogi_rotation: int | None = None
+
+        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+            super().__init__(*args, **kwargs)
+            add = self._doc.addPage
+
+            def add_page(page) -> None:  # noqa: ANN001
+                # reportlab swaps the MediaBox of a /Rotate 90 page (it expects landscape drawing), which would
+                # clip a table drawn sideways on the portrait page: keep the page portrait, as office suites do
+                page.MediaBox = PDFArray([0, 0, page.pagewidth, page.pageheight])
+                add(page)
+
+            self._doc.addPage = add_page
 
         def setPageRotation(self, rot: int) -> None:  # noqa: N802 - reportlab's name
             super().setPageRotation(self.ogi_rotation if self.ogi_rotation is not None else rot)

@@ -84,15 +84,22 @@ def _finish(doc: Document, enc: str | None, url: str | None, validate: bool) -> 
                             encoding=enc, source_url=url, unread=doc.unread)
         else:
             report.reason = doc.unread + (f"; {report.reason}" if report.reason else "")
+    if report.is_report and report.unread and report.year is None and report.title:
+        # a document we could not read at all (no text blocks): what its metadata title says
+        report.year = md.title_year(report.title)
+        report.agency = report.agency or md.agency_from_title(report.title)
     if validate and report.is_report:
         from extractors.rules import note_findings, validate as run_rules
 
-        try:
-            report.findings = run_rules(report) + note_findings(doc.notes)
-        except Exception as e:  # noqa: BLE001
-            log.exception("rules failed on %s", url)
-            report.findings = []
-            report.reason = f"validator error: {type(e).__name__}: {e}"
+        if doc.unread and not doc.blocks:
+            report.findings = note_findings(doc.notes)  # a document we could not read at all: only why (as on main)
+        else:
+            try:
+                report.findings = run_rules(report) + note_findings(doc.notes)
+            except Exception as e:  # noqa: BLE001
+                log.exception("rules failed on %s", url)
+                report.findings = []
+                report.reason = f"validator error: {type(e).__name__}: {e}"
     if report.is_report and not report.unread and report.images and not any(f.table == "t3" for f in report.facts):
         # statistics only as images (a scanned page where table 三 was): a report we could not read, never ok
         # (main's no-silent-zeros guard does the same with the same reason; keep main's when merging)

@@ -91,6 +91,19 @@ def _finish(doc: Document, enc: str | None, url: str | None, validate: bool) -> 
                       doc_kind="error")
     if report.is_report and doc.unread and not report.unread:
         report.unread = doc.unread
+    elif not report.is_report and doc.unread:
+        # a document whose text could not be read (a scan, fonts without a text map): a report we failed to
+        # read when its metadata title says so, else a non-report that says why — never "no text content"
+        title = md.pick_title(doc.title_candidates)
+        if is_report_title(title) and re.search(r"信息公开|政务公开", title) and not decoy_reason(title):
+            report = Report(is_report=True, title=title, year=md.title_year(title), agency=md.agency_from_title(title),
+                            encoding=enc, source_url=url, unread=doc.unread)
+        else:
+            report.reason = doc.unread + (f"; {report.reason}" if report.reason else "")
+    if report.is_report and report.unread and report.year is None and report.title:
+        # a document we could not read at all (no text blocks): what its metadata title says
+        report.year = md.title_year(report.title)
+        report.agency = report.agency or md.agency_from_title(report.title)
     if report.is_report:
         from extractors.rules import note_findings, validate as run_rules
 

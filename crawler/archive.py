@@ -10,9 +10,12 @@ Extraction can be rerun from the archive alone (:meth:`Archive.documents` + :met
 the crawler revalidates what it archived with conditional GETs (:meth:`Archive.latest`).
 
 One ``Archive`` may be shared by threads (a lock serialises its connection); several processes may open
-the same directory (SQLite WAL + busy timeout).  Rows are committed in small batches (at most
-``commit_every`` writes or ``commit_interval_s`` seconds) and on :meth:`commit`/:meth:`close`; blobs
-are written with an atomic rename before their row is inserted, so a row never points at a missing blob.
+the same directory (SQLite WAL + busy timeout).  Every write call is its own short transaction, committed
+before the call returns: the crawler awaits the network between writes, and a write transaction left open
+across an await blocks every other portal's connection (a deadlock once portals share a host's connection
+slots: one task waits for a slot while holding the index, the slot holder waits for the index).  With WAL and
+``synchronous=NORMAL`` a commit is cheap (no fsync).  Blobs are written with an atomic rename before their
+row is inserted, so a row never points at a missing blob.
 """
 
 from __future__ import annotations
@@ -140,8 +143,7 @@ def utcnow() -> dt.datetime:
 class Archive:
     """Content-addressed raw bodies + the SQLite index (url state and fetch log)."""
 
-    def __init__(self, root: str | Path, *, commit_every: int = 200, commit_interval_s: float = 0.05,
-                 compresslevel: int = 3):
+    def __init__(self, root: str | Path, *, compresslevel: int = 3):
         self.root = Path(root)
         self.objects = self.root / "objects"
         self.objects.mkdir(parents=True, exist_ok=True)
@@ -154,15 +156,9 @@ class Archive:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._db.commit()
-        self._pending = 0
-        self._last_commit = time.monotonic()
-        self.commit_every = commit_every
         #: gzip level 3: on Word-export HTML ~2.4x faster than level 6 for ~20 % more bytes (bench/crawl.py);
         #: the archive is written on every fetch and read only on reprocessing.
         self.compresslevel = compresslevel
-        #: 50 ms: an open write transaction blocks every other connection (the flows open one Archive per
-        #: portal task); WAL + synchronous=NORMAL makes a commit cheap (no fsync), so commit often.
-        self.commit_interval_s = commit_interval_s
 
     # ------------------------------------------------------------------ blobs
 
@@ -240,7 +236,7 @@ class Archive:
                      hdrs.get("content-type"), _iso(fetched_at), _iso(fetched_at), link_text,
                      list_date.isoformat() if list_date else None, parent_url),
                 )
-            self._maybe_commit()
+            self.commit()
         return sha
 
     def log(self, record: FetchRecord, *, headers: Mapping[str, str] | None = None, conditional: bool = False) -> None:
@@ -249,7 +245,7 @@ class Archive:
         with self._lock:
             self._log_row(record.portal_id, record.url, record.kind, record.fetched_at, record.status, record.sha256,
                           record.bytes, record.attempts, record.error, record.elapsed_ms, conditional, hdrs)
-            self._maybe_commit()
+            self.commit()
 
     def touch(self, url: str, *, checked_at: dt.datetime | None = None, headers: Mapping[str, str] | None = None,
               link_text: str | None = None, list_date: dt.date | None = None, parent_url: str | None = None) -> None:
@@ -263,7 +259,7 @@ class Archive:
                 (_iso(checked_at or utcnow()), hdrs.get("etag"), hdrs.get("last-modified"), link_text,
                  list_date.isoformat() if list_date else None, parent_url, url),
             )
-            self._maybe_commit()
+            self.commit()
 
     def _log_row(self, portal_id, url, kind, fetched_at, status, sha, nbytes, attempts, error, elapsed_ms,
                  conditional, hdrs) -> None:
@@ -274,17 +270,10 @@ class Archive:
             (portal_id, url, kind, _iso(fetched_at), status, sha, nbytes, attempts, error, elapsed_ms,
              int(conditional), json.dumps(kept, ensure_ascii=False) if kept else None),
         )
-        self._pending += 1
-
-    def _maybe_commit(self) -> None:
-        if self._pending >= self.commit_every or time.monotonic() - self._last_commit >= self.commit_interval_s:
-            self.commit()
 
     def commit(self) -> None:
         with self._lock:
             self._db.commit()
-            self._pending = 0
-            self._last_commit = time.monotonic()
 
     def close(self) -> None:
         with self._lock:
@@ -343,7 +332,7 @@ class Archive:
         re-requests it next run — used for a report page one of whose attachments failed."""
         with self._lock:
             self._db.execute("UPDATE url_state SET checked_at=NULL WHERE url=?", (url,))
-            self._maybe_commit()
+            self.commit()
 
     def documents(self, portal_id: str | None = None) -> list[ArchivedDocument]:
         """Every known report page and attachment with its latest body (for reprocessing)."""

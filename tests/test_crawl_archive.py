@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import sqlite3
 import threading
 
 import pytest
@@ -64,7 +65,7 @@ def test_archive_shared_by_threads_and_instances(tmp_path):
 
     def work(i: int) -> None:
         try:
-            a = Archive(tmp_path, commit_every=5)
+            a = Archive(tmp_path)
             for j in range(60):
                 a.put(f"http://x/{i}/{j}", f"{i}-{j}".encode() * 50, portal_id=f"p{i}", kind="report_page", status=200)
             a.close()
@@ -196,3 +197,21 @@ def test_decode_html_utf8_page_with_a_wrong_gbk_label():
     page = '<html><head><meta charset="gbk"></head><body>平潭综合实验区年报</body></html>'.encode("utf-8")
     text, enc = decode_html(page, "text/html; charset=GBK")
     assert enc == "utf-8" and "平潭综合实验区年报" in text
+
+
+def test_a_write_is_committed_before_the_call_returns(tmp_path):
+    """The crawler awaits the network between archive writes: a transaction left open across that wait blocks
+    every other portal's connection (with shared per-host slots this deadlocked a run for the 60 s busy timeout)."""
+    a = Archive(tmp_path)
+    a.put("http://x/a.html", b"<html>a</html>", portal_id="p1", kind="report_page", status=200)
+    a.log(FetchRecord("p1", "http://x/b.html", dt.datetime.now(dt.timezone.utc), "report_page", 304))
+    a.touch("http://x/a.html")
+    a.mark_unchecked("http://x/a.html")
+    other = sqlite3.connect(tmp_path / "index.sqlite", timeout=0.2)  # another portal's connection, impatient
+    try:
+        other.execute("INSERT INTO fetch_log(portal_id, url, kind, fetched_at, status) VALUES ('p2', 'u', 'k', 't', 200)")
+        other.commit()
+        assert other.execute("SELECT count(*) FROM fetch_log").fetchone()[0] == 3
+    finally:
+        other.close()
+        a.close()

@@ -16,6 +16,7 @@ import zipfile
 
 from extractors.document import Block, Document, RawTable
 from extractors.model import UnreadableInput
+from extractors.threadsafety import PYTHON_DOCX_LOCK
 from extractors.pdfdoc import MAX_PDF_PAGES, read_pdf  # noqa: F401 - re-exported: the PDF reader lives there
 
 MAX_UNZIPPED = 200 * 1024 * 1024
@@ -56,7 +57,8 @@ def read_docx(data: bytes) -> Document:
     except ImportError as e:  # pragma: no cover
         raise UnreadableInput(f"DOCX support unavailable: {e}") from None
     try:
-        d = docx.Document(io.BytesIO(data))
+        with PYTHON_DOCX_LOCK:
+            d = docx.Document(io.BytesIO(data))
     except Exception as e:  # noqa: BLE001
         raise UnreadableInput(f"unreadable DOCX: {type(e).__name__}: {e}") from None
     doc = Document(is_html=False)

@@ -189,9 +189,16 @@ def make_docx(blocks: Sequence[Block], *, title: str = "") -> bytes:
 
     Deterministic: fixed core-property dates and zip member times, so the same report gives the same bytes
     (the portal's ETag depends on it)."""
-    import datetime as dt
-
     import docx  # python-docx; imported lazily: only the attachment portals need it
+
+    from extractors.threadsafety import PYTHON_DOCX_LOCK
+
+    with PYTHON_DOCX_LOCK:  # its module-level XML parser is shared by every thread
+        return _normalise_zip(_build_docx(docx, blocks, title))
+
+
+def _build_docx(docx, blocks: Sequence[Block], title: str) -> bytes:  # noqa: ANN001 - the python-docx module
+    import datetime as dt
 
     d = docx.Document()
     props = d.core_properties
@@ -213,7 +220,7 @@ def make_docx(blocks: Sequence[Block], *, title: str = "") -> bytes:
             d.add_paragraph(b)
     buf = io.BytesIO()
     d.save(buf)
-    return _normalise_zip(buf.getvalue())
+    return buf.getvalue()
 
 
 def _normalise_zip(data: bytes) -> bytes:

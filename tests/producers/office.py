@@ -433,14 +433,12 @@ def report_xlsx(spec: ReportSpec) -> bytes:
     import openpyxl
 
     wb = openpyxl.Workbook()
+    wb.active.cell(1, 1, spec.title)
     tables = [b for b in report_blocks(spec) if isinstance(b, SpanTable)]
     for n, t in enumerate(tables):
         ws = wb.active if n == 0 else wb.create_sheet()
         ws.title = ("表二", "表三", "表四")[n] if n < 3 else f"表{n + 2}"
-        top = 1
-        if n == 0:
-            ws.cell(1, 1, spec.title)
-            top = 2
+        top = 2 if n == 0 else 1
         for c in t.cells:
             ws.cell(top + c.row, 1 + c.col, _typed(c.text))
             if c.rowspan > 1 or c.colspan > 1:

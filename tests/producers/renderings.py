@@ -41,7 +41,7 @@ RENDERINGS: dict[str, Rendering] = {
     "txt-spaced": Rendering("txt", html_text.text_spaced_blanks, "report.txt", exact=False),
     "docx": Rendering("DOCX", office.report_docx, "report.docx"),
     "xlsx": Rendering("XLSX", office.report_xlsx, "report.xlsx", sections=False),
-    "pdf-fakebold": Rendering("PDF fake bold", pdf.fake_bold, "report.pdf"),
+    "pdf-fakebold": Rendering("PDF fakebold", pdf.fake_bold, "report.pdf"),
     "pdf-unruled": Rendering("PDF unruled", pdf.unruled, "report.pdf"),
     "pdf-unruled-repeated-header": Rendering("PDF unruled", pdf.unruled_repeated_header, "report.pdf"),
     "pdf-two-page": Rendering("PDF two-page", pdf.two_page, "report.pdf"),

@@ -13,7 +13,6 @@ regenerates them from the specs below); every other rendering is made here from 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ import pytest
 from extractors import extract
 from producers.renderings import ACCEPTANCE, RENDERINGS
 from sample_portal.reportgen import ReportSpec, expected_facts
+from test_extract_legacy import _path_with  # a PATH holding only the given tools
 
 OFFICE = Path(__file__).parent / "fixtures" / "fidelity" / "office"
 
@@ -66,13 +66,7 @@ def test_the_doc_gives_the_same_facts(name: str) -> None:
 
 
 def _hide_libreoffice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    d = tmp_path / "bin"
-    d.mkdir()
-    for tool in ("catdoc", "antiword"):
-        real = shutil.which(tool)
-        assert real, f"{tool} is installed by scripts/setup-system"
-        (d / tool).symlink_to(real)
-    monkeypatch.setenv("PATH", str(d))
+    monkeypatch.setenv("PATH", _path_with(tmp_path, ("catdoc", "antiword")))
 
 
 def test_the_doc_without_libreoffice_gives_the_same_facts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,6 @@ table 三 pasted as a picture.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from unittest import mock
 
@@ -24,6 +23,7 @@ from extractors import extract
 from producers.renderings import RENDERINGS
 from sample_portal import reportgen
 from sample_portal.reportgen import ReportSpec
+from test_extract_legacy import _path_with  # a PATH holding only the given tools
 
 
 def _holds(r, name: str) -> None:
@@ -40,13 +40,7 @@ def _holds(r, name: str) -> None:
 
 
 def _without_optional_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    d = tmp_path / "bin"
-    d.mkdir()
-    for tool in ("catdoc", "antiword"):
-        real = shutil.which(tool)
-        assert real, f"{tool} is installed by scripts/setup-system"
-        (d / tool).symlink_to(real)
-    monkeypatch.setenv("PATH", str(d))
+    monkeypatch.setenv("PATH", _path_with(tmp_path, ("catdoc", "antiword")))  # no soffice, no tesseract
 
 
 def test_the_whole_corpus_never_has_an_ok_report_without_table_three(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,6 +21,8 @@ portal's own rendering:
 ``text_glued``             the same as a .txt file (text copied out of a PDF viewer)
 ``text_glued_ambiguous``   a .txt in which some rows are printed so that two readings fit (decoded → null)
 ``text_spaced_blanks``     a .txt whose tables lost their tabs (runs of spaces): blank cells leave no trace
+``text_tabs``              a .txt as Word's "save as plain text" writes it: one paragraph a line, each table row
+                           one line of tab-separated cells (blank cells kept), merged cells once, at their corner
 ``word_t2_crooked``        a Word export whose table 二 has a misaligned grid (header and data cells of different
                            widths: Word's ``supportMisalignedColumns`` placeholder row, merged label cells, an
                            extra empty column), tables 三/四 as the portal prints them
@@ -293,6 +295,13 @@ def text_spaced_blanks(spec: ReportSpec) -> bytes:
             lines.append(b)
         lines.append("")
     return ("\n".join([spec.title, "", *lines])).encode("utf-8")
+
+
+def text_tabs(spec: ReportSpec) -> bytes:
+    lines: list[str] = []
+    for b in report_blocks(spec):
+        lines += _row_lines(b, "\t", keep_empty=True) if isinstance(b, SpanTable) else [b]
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 # ------------------------------------------------------------------------------------------- Word exports of table 二

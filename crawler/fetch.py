@@ -16,6 +16,7 @@ import asyncio
 import email.utils
 import random
 import re
+import sqlite3
 import ssl
 import time
 from dataclasses import dataclass
@@ -205,6 +206,9 @@ class Fetcher:
             if prior.last_modified:
                 headers["If-Modified-Since"] = prior.last_modified
         else:
+            if prior is not None and prior.sha256 and (bad := self.archive.check(prior.sha256)) not in (None, "missing"):
+                # recorded (fetch log + run summary); the unconditional GET below re-archives the body
+                self._record(url, kind, None, sha=prior.sha256, error=f"archive_corrupt: {bad}; fetched again")
             prior = prior if prior and prior.sha256 else None
         is_conditional = bool(headers)
         attempts = 0
@@ -243,17 +247,25 @@ class Fetcher:
                 sha = None
                 if store:
                     # hashing + gzip release the GIL: archive in a worker thread, overlapping the next downloads
-                    sha = await _maybe_thread(
-                        self.archive.put, url, body, portal_id=self.portal.id, kind=kind, status=status,
-                        headers=resp_headers, attempts=attempts, elapsed_ms=elapsed, conditional=is_conditional,
-                        link_text=link_text, list_date=list_date, parent_url=parent_url)
+                    try:
+                        sha = await _maybe_thread(
+                            self.archive.put, url, body, portal_id=self.portal.id, kind=kind, status=status,
+                            headers=resp_headers, attempts=attempts, elapsed_ms=elapsed, conditional=is_conditional,
+                            link_text=link_text, list_date=list_date, parent_url=parent_url)
+                    except (OSError, sqlite3.Error) as e:  # disk full, read-only archive: not a network problem
+                        raise FetchError("archive_write", f"body not archived, so not used: {type(e).__name__}: {e}",
+                                         status=status, transient=False) from None
                 rec = FetchRecord(self.portal.id, url, utcnow(), kind, status, sha, len(body), attempts, None, elapsed)
                 self.crawl.fetches.append(rec)
                 return FetchResult(url, final_url, status, body, resp_headers, sha, False, prior, ctype)
             except FetchError as e:
                 elapsed = (time.perf_counter() - t0) * 1000
-                if e.kind in ("offsite", "robots", "redirects", "too_large", "page_cap"):
+                if e.kind in ("offsite", "robots", "redirects", "too_large", "page_cap", "archive_write"):
                     # already recorded where detected (offsite/robots on a redirect hop) or recorded here
+                    if e.kind == "archive_write":  # the archive may refuse the log row too: in memory only
+                        self._record(url, kind, e.status, attempts=attempts, error=f"{e.kind}: {e.reason}",
+                                     elapsed_ms=elapsed, log_archive=False)
+                        self.fail(url, e.kind, e.reason, attempts)
                     if e.kind in ("redirects", "too_large"):
                         self._record(url, kind, e.status, attempts=attempts, error=f"{e.kind}: {e.reason}",
                                      elapsed_ms=elapsed)

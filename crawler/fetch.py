@@ -36,6 +36,8 @@ _ANTI_CRAWL = re.compile(r"验证码|访问过于频繁|安全验证|访问受�
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
 #: Answers that mean "this host is overloaded": the backoff pauses the whole host, not only the one request.
 SLOW_DOWN_STATUS = {429, 503}
+#: Largest list / start page parsed for links (real ones are 10–200 KB): bounds the lxml tree of a hostile page.
+MAX_LIST_PAGE_BYTES = 5 * 1024 * 1024
 
 
 class FetchError(Exception):
@@ -241,6 +243,10 @@ class Fetcher:
                 if status >= 400 or status == 304:  # a 304 we did not ask for carries no body to use
                     raise FetchError("http_404" if status in (404, 410) else f"http_{status}", f"HTTP {status}",
                                      status=status, transient=False, body=body, headers=resp_headers)
+                if kind in ("list", "list_api", "start") and len(body) > MAX_LIST_PAGE_BYTES:
+                    raise FetchError("too_large", f"list page of {len(body):,} bytes > {MAX_LIST_PAGE_BYTES:,}: not parsed "
+                                     "(list pages are a few KB; parsing costs ~25x the size in memory)",
+                                     status=status, transient=False)
                 if kind in ("list", "report_page", "start") and status == 200 and _looks_anti_crawl(body, ctype):
                     raise FetchError("anti_crawl", "an anti-crawl / captcha page was served with status 200",
                                      status=200, body=body, headers=resp_headers)

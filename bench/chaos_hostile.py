@@ -148,7 +148,7 @@ CASES = [
     Case("HTML nested 100,000 deep (20,000 light)", _deep, "facts=200 findings=html.deep_nesting"),
     Case("table of 100,000 cells (30,000 light) beside a report", _cells, "report=True kind=None reason=None facts=200"),
     Case('spans rowspan/colspan=100000, colspan="2;", rowspan="0"', _spans, "report=True kind=None reason=None facts=200"),
-    Case("45 MB page (8 MB light)", _big_page, "page too large to parse"),
+    Case("45 MB page (8 MB light; cap 5 MiB)", _big_page, "page too large to parse"),
     Case("invalid bytes in a GBK page", _invalid_bytes, "undecodable text"),
     Case("random bytes", _random_bytes, "unreadable:"),
     Case("DOCX zip bomb", _zip_bomb, "zip bomb"),

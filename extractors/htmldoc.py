@@ -427,6 +427,7 @@ def _text_tables(w: _Walker) -> None:
 #: Elements nested deeper than this are unwrapped before parsing: libxml2 stops at depth 256 and silently
 #: drops everything after that point (text after the nest closes included).
 MAX_DEPTH = 200
+_BR_RUN = re.compile(r"<br>(?:\s*<br>)+")  # the wrappers of one nest leave one line break, not 100,000
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:_-]*)\b[^>]*?(/?)>")
 _VOID = frozenset({"br", "img", "hr", "meta", "link", "input", "area", "base", "col", "embed", "param", "source",
                    "track", "wbr"})
@@ -473,7 +474,7 @@ def flatten_deep(text: str, limit: int = MAX_DEPTH) -> tuple[str, int]:
                 return "<br>" if name in _BLOCK else ""
         return m.group(0)  # a stray close tag: the parser ignores it
 
-    return _TAG.sub(sub, text), dropped
+    return _BR_RUN.sub("<br>", _TAG.sub(sub, text)), dropped
 
 
 def read_html(text: str) -> Document:

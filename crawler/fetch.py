@@ -38,6 +38,7 @@ TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
 SLOW_DOWN_STATUS = {429, 503}
 #: Largest list / start page parsed for links (real ones are 10–200 KB): bounds the lxml tree of a hostile page.
 MAX_LIST_PAGE_BYTES = 5 * 1024 * 1024
+_LIST_KINDS = frozenset({"list", "list_api", "start"})
 
 
 class FetchError(Exception):
@@ -243,10 +244,6 @@ class Fetcher:
                 if status >= 400 or status == 304:  # a 304 we did not ask for carries no body to use
                     raise FetchError("http_404" if status in (404, 410) else f"http_{status}", f"HTTP {status}",
                                      status=status, transient=False, body=body, headers=resp_headers)
-                if kind in ("list", "list_api", "start") and len(body) > MAX_LIST_PAGE_BYTES:
-                    raise FetchError("too_large", f"list page of {len(body):,} bytes > {MAX_LIST_PAGE_BYTES:,}: not parsed "
-                                     "(list pages are a few KB; parsing costs ~25x the size in memory)",
-                                     status=status, transient=False)
                 if kind in ("list", "report_page", "start") and status == 200 and _looks_anti_crawl(body, ctype):
                     raise FetchError("anti_crawl", "an anti-crawl / captcha page was served with status 200",
                                      status=200, body=body, headers=resp_headers)
@@ -351,15 +348,18 @@ class Fetcher:
                                 method, data = "GET", None
                             continue
                         declared = rh.get("content-length")
-                        if declared and declared.isdigit() and int(declared) > s.max_body_bytes:
-                            raise FetchError("too_large", f"Content-Length {declared} > max_body_bytes {s.max_body_bytes}",
+                        cap, cap_name = s.max_body_bytes, "max_body_bytes"
+                        if kind in _LIST_KINDS and MAX_LIST_PAGE_BYTES < cap:  # a list page is never read past this
+                            cap, cap_name = MAX_LIST_PAGE_BYTES, "the list-page cap"
+                        if declared and declared.isdigit() and int(declared) > cap:
+                            raise FetchError("too_large", f"Content-Length {declared} > {cap_name} {cap}",
                                              status=status, transient=False)
                         chunks: list[bytes] = []
                         size = 0
                         async for chunk in resp.aiter_bytes():
                             size += len(chunk)
-                            if size > s.max_body_bytes:
-                                raise FetchError("too_large", f"body exceeds max_body_bytes {s.max_body_bytes}",
+                            if size > cap:
+                                raise FetchError("too_large", f"body exceeds {cap_name} {cap}",
                                                  status=status, transient=False)
                             chunks.append(chunk)
                         return status, current, rh, b"".join(chunks)

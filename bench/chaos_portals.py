@@ -38,7 +38,7 @@ def configure(tmp_path: Path, monkeypatch, registry_path: Path, *, request_timeo
 
     cfg = tmp_path / "ogi.yaml"
     cfg.write_text("crawl:\n  polite: false\n  min_delay_s: 0\n  retries: 1\n  backoff_base_s: 0.05\n"
-                   "  backoff_max_s: 0.2\n  connect_timeout_s: 1\n  read_timeout_s: 1\n"
+                   "  backoff_max_s: 0.2\n  connect_timeout_s: 2\n  read_timeout_s: 2\n"
                    f"  request_timeout_s: {request_timeout_s}\nlock_timeout_s: 1\nportal_unreachable_after: 1\n", encoding="utf-8")
     monkeypatch.setenv("OGI_HOME", str(tmp_path))
     monkeypatch.setenv("OGI_CONFIG", str(cfg))

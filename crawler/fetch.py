@@ -212,6 +212,7 @@ class Fetcher:
             if prior is not None and prior.sha256 and (bad := self.archive.check(prior.sha256)) not in (None, "missing"):
                 # recorded (fetch log + run summary); the unconditional GET below re-archives the body
                 self._record(url, kind, None, sha=prior.sha256, error=f"archive_corrupt: {bad}; fetched again")
+                self.fail(url, "archive_corrupt", f"archived body {prior.sha256[:12]}… {bad}; fetched again")
             prior = prior if prior and prior.sha256 else None
         is_conditional = bool(headers)
         attempts = 0

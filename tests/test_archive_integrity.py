@@ -136,8 +136,9 @@ def test_corrupt_archive_reprocess_then_crawl(sample_portal, tmp_path, monkeypat
     assert set(differences(clean, file_checksums(settings.db_path))) <= {"reports"}
     assert _reports(settings.db_path) == reports_before
 
-    # the next crawl fetches both again (unconditionally) and repairs the archive
-    run_direct(settings)
+    # the next crawl fetches both again (unconditionally), repairs the archive and says so in the run summary
+    text = run_direct(settings).text()
+    assert "archive_corrupt ×2" in text, text
     with Archive(settings.archive_dir) as a:
         assert a.verify() == []
         errs = [r["error"] for r in a.fetch_log() if r["error"] and r["error"].startswith("archive_corrupt")]

@@ -33,12 +33,14 @@ def resolver(host: str) -> str:
 
 
 def configure(tmp_path: Path, monkeypatch, registry_path: Path, *, request_timeout_s: float = 3.0):
-    """Settings for a chaos run: short deadlines (the bench and the test measure the same config)."""
+    """Settings for a chaos run: short deadlines (the bench and the test measure the same config).  The read
+    timeout (5 s) is longer than the request deadline (3 s) on purpose: a byte per second never trips a read
+    timeout, so only the total deadline can stop the trickling portal — that is what this proves."""
     from ogi.config import Settings
 
     cfg = tmp_path / "ogi.yaml"
     cfg.write_text("crawl:\n  polite: false\n  min_delay_s: 0\n  retries: 1\n  backoff_base_s: 0.05\n"
-                   "  backoff_max_s: 0.2\n  connect_timeout_s: 2\n  read_timeout_s: 2\n"
+                   "  backoff_max_s: 0.2\n  connect_timeout_s: 2\n  read_timeout_s: 5\n"
                    f"  request_timeout_s: {request_timeout_s}\nlock_timeout_s: 1\nportal_unreachable_after: 1\n", encoding="utf-8")
     monkeypatch.setenv("OGI_HOME", str(tmp_path))
     monkeypatch.setenv("OGI_CONFIG", str(cfg))

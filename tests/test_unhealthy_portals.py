@@ -43,3 +43,25 @@ def test_unhealthy_portals_beside_a_healthy_one(sample_portal, tmp_path, monkeyp
     with duckdb.connect(str(settings.db_path), read_only=True) as con:
         alerted = {r[0] for r in con.execute("SELECT portal_id FROM alerts WHERE kind = 'portal_unreachable'").fetchall()}
     assert alerted == set(UNHEALTHY)
+
+
+def test_200_mb_page_without_content_length_is_refused_while_streaming(sample_portal, fast_crawl_settings, tmp_path):
+    """No Content-Length to refuse up front: the download stops at the cap, not after reading 200 MB."""
+    from crawler import Archive, crawl_portals
+    from ogi.registry import load_registry
+
+    page = next(e.url for e in sample_portal.expected_reports("qinghe") if not e.attachment_url)
+    sample_portal.inject("huge_stream", path=page)
+    fast_crawl_settings.max_body_bytes = 2 * 1024 * 1024
+    portals = [p for p in load_registry(sample_portal.write_registry(tmp_path / "r.yaml")) if p.id == "sample-trs-qinghe"]
+    t = time.monotonic()
+    results = crawl_portals(portals, Archive(tmp_path / "a"), fast_crawl_settings, progress=False)
+    assert time.monotonic() - t < 20
+    fails = {(f.kind, f.url): f.reason for r in results for f in r.failures}
+    assert "exceeds max_body_bytes" in fails[("too_large", page)]
+    assert page not in {d.url for r in results for d in r.documents}
+    deadline = time.monotonic() + 5
+    while not [r for r in sample_portal.requests if r.fault == "huge_stream"] and time.monotonic() < deadline:
+        time.sleep(0.05)  # the server logs the request when its write fails (the crawler hung up)
+    served = [r.bytes for r in sample_portal.requests if r.fault == "huge_stream"]
+    assert served and all(n < 50 * 1024 * 1024 for n in served), served  # cut off long before 200 MB

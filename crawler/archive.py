@@ -85,6 +85,11 @@ CREATE TABLE IF NOT EXISTS fetch_log (
 );
 CREATE INDEX IF NOT EXISTS fetch_log_url ON fetch_log(url);
 CREATE INDEX IF NOT EXISTS fetch_log_portal ON fetch_log(portal_id, fetched_at);
+CREATE TABLE IF NOT EXISTS blob_checked (  -- blob files found intact, with the (size, mtime) they had then
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL
+);
 """
 
 
@@ -204,6 +209,7 @@ class Archive:
                 tmp.unlink(missing_ok=True)
                 raise
             self._verified.add(sha)
+            self._remember_intact(sha)
         return sha
 
     def _read_verified(self, sha256: str) -> bytes:
@@ -231,16 +237,43 @@ class Archive:
 
     def check(self, sha256: str, *, cached: bool = False) -> str | None:
         """None when the blob is present and intact, else the reason ("missing" or what is wrong).
-        ``cached``: trust a blob this process already wrote or read intact (the crawler's hot path)."""
+
+        ``cached`` (the crawler's hot path: one check per known URL per night): trust a blob this process wrote
+        or read intact, or one found intact before whose file still has the same size and mtime (a stat instead
+        of a decompress + hash: 0.5 ms per 370 KB page).  Damage that keeps both (bit rot) is found by
+        ``ogi archive verify``, which never trusts the cache."""
         if cached and sha256 in self._verified:
             return None
+        path = self._blob_path(sha256)
+        if cached:
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                return "missing"
+            with self._lock:
+                row = self._db.execute("SELECT size, mtime_ns FROM blob_checked WHERE sha256=?", (sha256,)).fetchone()
+            if row == (st.st_size, st.st_mtime_ns):
+                self._verified.add(sha256)
+                return None
         try:
             self._read_verified(sha256)
         except ArchiveCorrupt as e:
             return e.reason
         except KeyError:
             return "missing"
+        self._remember_intact(sha256)
         return None
+
+    def _remember_intact(self, sha256: str) -> None:
+        try:
+            st = self._blob_path(sha256).stat()
+        except FileNotFoundError:
+            return
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO blob_checked(sha256, size, mtime_ns) VALUES (?,?,?)",
+                             (sha256, st.st_size, st.st_mtime_ns))
+            self._pending += 1
+            self._maybe_commit()
 
     def has(self, sha256: str) -> bool:
         """True when the blob is archived *and intact*: the crawler re-fetches (no conditional GET) otherwise."""

@@ -3,17 +3,19 @@
 Collects the rows of every ``bench/chaos_*.py`` module (each exposes ``rows(heavy: bool) -> list[dict]`` with keys
 fault, result, equal_to_clean, seconds, peak_rss_mb) and prints them as one markdown table (docs/reliability.md
 holds the latest output).  Heavy variants (100,000-deep HTML, 45 MB page, 10,000-page PDF, …) run by default;
-``--light`` runs the CI-sized ones.  A module that fails gives one row saying so instead of stopping the bench.
+``--light`` runs the CI-sized ones.  Each module runs in its own process (its peak RSS is its own); a module
+that fails gives one row saying so instead of stopping the bench.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
+import os
 import pkgutil
+import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,11 +31,16 @@ def collect(heavy: bool, only: list[str] | None = None) -> list[dict]:
         if only and not any(o in name for o in only):
             continue
         t = time.perf_counter()
+        # each module in its own process: its peak RSS is its own (not the inputs another module generated)
+        code = f"import json, {name} as m; print('\\n' + json.dumps(m.rows({heavy!r}), ensure_ascii=False))"
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=HERE.parent,
+                           env={**os.environ, "PYTHONPATH": str(HERE.parent)})
         try:
-            out += importlib.import_module(name).rows(heavy)
-        except Exception as e:  # noqa: BLE001 - one broken module must not hide the others' rows
-            traceback.print_exc(file=sys.stderr)
-            out.append({"fault": name, "result": f"BENCH MODULE FAILED: {type(e).__name__}: {e}"[:200],
+            out += json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):  # one broken module must not hide the others' rows
+            sys.stderr.write(p.stderr[-4000:])
+            out.append({"fault": name, "result": f"BENCH MODULE FAILED: exit {p.returncode}: "
+                        f"{(p.stderr.strip().splitlines() or [''])[-1]}"[:200],
                         "equal_to_clean": "?", "seconds": round(time.perf_counter() - t, 2), "peak_rss_mb": 0.0})
     return out
 

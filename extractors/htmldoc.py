@@ -21,6 +21,7 @@ into its neighbour's column.
 from __future__ import annotations
 
 import re
+import threading
 
 from lxml import etree
 
@@ -45,7 +46,17 @@ _CHROME_HINT = re.compile(
 )
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u3000\u200b\ufeff]+")
 #: Plain etree parser (no lxml.html element-class lookup: measurably faster); never touches the network.
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True, remove_blank_text=False)
+_LOCAL = threading.local()
+
+
+def _parser() -> etree.HTMLParser:
+    """One parser per thread: read_html reads the parser's error log (the depth-limit check), and a parser
+    shared by the extraction threads of a Prefect run aborted the interpreter when it was."""
+    p = getattr(_LOCAL, "parser", None)
+    if p is None:
+        p = _LOCAL.parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True,
+                                             remove_blank_text=False)
+    return p
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 
 
@@ -483,13 +494,14 @@ def read_html(text: str) -> Document:
         text = _XML_DECL.sub("", text, count=1)  # lxml refuses str input with an encoding declaration
     notes: list[tuple[str, str]] = []
     try:
-        root = etree.fromstring(text, _PARSER)
-        if root is not None and _too_deep(_PARSER):
+        parser = _parser()
+        root = etree.fromstring(text, parser)
+        if root is not None and _too_deep(parser):
             text, dropped = flatten_deep(text)
-            root = etree.fromstring(text, _PARSER)
+            root = etree.fromstring(text, parser)
             notes.append(("html.deep_nesting", f"markup nested deeper than {MAX_DEPTH} levels: {dropped:,} wrapper "
                                                "tags below that depth were removed and their text read in place"))
-            if _too_deep(_PARSER):  # still too deep (cannot happen by construction): say so, never silently
+            if _too_deep(parser):  # still too deep (cannot happen by construction): say so, never silently
                 notes.append(("html.text_lost", "the page is still too deeply nested: text after that point is lost"))
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return Document(is_html=True)

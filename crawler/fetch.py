@@ -16,6 +16,7 @@ import asyncio
 import email.utils
 import random
 import re
+import sqlite3
 import ssl
 import time
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ _ANTI_CRAWL = re.compile(r"验证码|访问过于频繁|安全验证|访问受�
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
 #: Answers that mean "this host is overloaded": the backoff pauses the whole host, not only the one request.
 SLOW_DOWN_STATUS = {429, 503}
+#: Largest list / start page parsed for links (real ones are 10–200 KB): bounds the lxml tree of a hostile page.
+MAX_LIST_PAGE_BYTES = 5 * 1024 * 1024
+_LIST_KINDS = frozenset({"list", "list_api", "start"})
 
 
 class FetchError(Exception):
@@ -205,6 +209,10 @@ class Fetcher:
             if prior.last_modified:
                 headers["If-Modified-Since"] = prior.last_modified
         else:
+            if prior is not None and prior.sha256 and (bad := self.archive.check(prior.sha256)) not in (None, "missing"):
+                # recorded (fetch log + run summary); the unconditional GET below re-archives the body
+                self._record(url, kind, None, sha=prior.sha256, error=f"archive_corrupt: {bad}; fetched again")
+                self.fail(url, "archive_corrupt", f"archived body {prior.sha256[:12]}… {bad}; fetched again")
             prior = prior if prior and prior.sha256 else None
         is_conditional = bool(headers)
         attempts = 0
@@ -243,17 +251,25 @@ class Fetcher:
                 sha = None
                 if store:
                     # hashing + gzip release the GIL: archive in a worker thread, overlapping the next downloads
-                    sha = await _maybe_thread(
-                        self.archive.put, url, body, portal_id=self.portal.id, kind=kind, status=status,
-                        headers=resp_headers, attempts=attempts, elapsed_ms=elapsed, conditional=is_conditional,
-                        link_text=link_text, list_date=list_date, parent_url=parent_url)
+                    try:
+                        sha = await _maybe_thread(
+                            self.archive.put, url, body, portal_id=self.portal.id, kind=kind, status=status,
+                            headers=resp_headers, attempts=attempts, elapsed_ms=elapsed, conditional=is_conditional,
+                            link_text=link_text, list_date=list_date, parent_url=parent_url)
+                    except (OSError, sqlite3.Error) as e:  # disk full, read-only archive: not a network problem
+                        raise FetchError("archive_write", f"body not archived, so not used: {type(e).__name__}: {e}",
+                                         status=status, transient=False) from None
                 rec = FetchRecord(self.portal.id, url, utcnow(), kind, status, sha, len(body), attempts, None, elapsed)
                 self.crawl.fetches.append(rec)
                 return FetchResult(url, final_url, status, body, resp_headers, sha, False, prior, ctype)
             except FetchError as e:
                 elapsed = (time.perf_counter() - t0) * 1000
-                if e.kind in ("offsite", "robots", "redirects", "too_large", "page_cap"):
+                if e.kind in ("offsite", "robots", "redirects", "too_large", "page_cap", "archive_write"):
                     # already recorded where detected (offsite/robots on a redirect hop) or recorded here
+                    if e.kind == "archive_write":  # the archive may refuse the log row too: in memory only
+                        self._record(url, kind, e.status, attempts=attempts, error=f"{e.kind}: {e.reason}",
+                                     elapsed_ms=elapsed, log_archive=False)
+                        self.fail(url, e.kind, e.reason, attempts)
                     if e.kind in ("redirects", "too_large"):
                         self._record(url, kind, e.status, attempts=attempts, error=f"{e.kind}: {e.reason}",
                                      elapsed_ms=elapsed)
@@ -333,15 +349,18 @@ class Fetcher:
                                 method, data = "GET", None
                             continue
                         declared = rh.get("content-length")
-                        if declared and declared.isdigit() and int(declared) > s.max_body_bytes:
-                            raise FetchError("too_large", f"Content-Length {declared} > max_body_bytes {s.max_body_bytes}",
+                        cap, cap_name = s.max_body_bytes, "max_body_bytes"
+                        if kind in _LIST_KINDS and MAX_LIST_PAGE_BYTES < cap:  # a list page is never read past this
+                            cap, cap_name = MAX_LIST_PAGE_BYTES, "the list-page cap"
+                        if declared and declared.isdigit() and int(declared) > cap:
+                            raise FetchError("too_large", f"Content-Length {declared} > {cap_name} {cap}",
                                              status=status, transient=False)
                         chunks: list[bytes] = []
                         size = 0
                         async for chunk in resp.aiter_bytes():
                             size += len(chunk)
-                            if size > s.max_body_bytes:
-                                raise FetchError("too_large", f"body exceeds max_body_bytes {s.max_body_bytes}",
+                            if size > cap:
+                                raise FetchError("too_large", f"body exceeds {cap_name} {cap}",
                                                  status=status, transient=False)
                             chunks.append(chunk)
                         return status, current, rh, b"".join(chunks)

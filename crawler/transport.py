@@ -19,7 +19,7 @@ import contextlib
 import os
 import ssl
 from collections import deque
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator, Callable, Iterator
 
 import httpcore
 import httpx
@@ -53,6 +53,43 @@ def _mapped() -> Iterator[None]:
             if isinstance(exc, src):
                 raise dst(str(exc)) from exc
         raise
+
+
+#: Name resolution hook: ``host -> address`` (raise OSError for a name that does not resolve), or None for the
+#: system resolver.  Tests and bench.chaos set it (:func:`use_resolver`) so that a portal whose host name does not
+#: resolve can be run without any DNS query leaving the machine.
+RESOLVER: Callable[[str], str] | None = None
+
+
+@contextlib.contextmanager
+def use_resolver(resolve: Callable[[str], str] | None) -> Iterator[None]:
+    global RESOLVER
+    old, RESOLVER = RESOLVER, resolve
+    try:
+        yield
+    finally:
+        RESOLVER = old
+
+
+class _ResolvingBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's default backend, with host names mapped through :data:`RESOLVER` first."""
+
+    def __init__(self, resolve: Callable[[str], str]) -> None:
+        self._resolve, self._inner = resolve, httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        try:
+            address = self._resolve(host)
+        except OSError as e:
+            raise httpcore.ConnectError(f"name resolution failed for {host}: {e}") from e
+        return await self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                             socket_options=socket_options)
+
+    async def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        return await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
 
 
 def env_has_proxy() -> bool:
@@ -122,8 +159,10 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             with contextlib.suppress(Exception):
                 await s.aclose()
         if conn is None:
+            backend = _ResolvingBackend(RESOLVER) if RESOLVER is not None else None
             conn = httpcore.AsyncHTTPConnection(origin, ssl_context=self._ssl if url.scheme == "https" else None,
-                                                keepalive_expiry=self._expiry, http1=True, http2=False)
+                                                keepalive_expiry=self._expiry, http1=True, http2=False,
+                                                network_backend=backend)
         req = httpcore.Request(
             method=request.method,
             url=httpcore.URL(scheme=scheme, host=url.raw_host, port=url.port, target=url.raw_path),

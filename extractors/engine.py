@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 
 from extractors import metadata as md
 from extractors.classify import anti_crawl, decoy, decoy_reason, detect_template, is_report_title, placeholder, waf_markup
-from extractors.decode import MAX_BYTES, check_binary, decode, is_html, sniff_kind
+from extractors.decode import MAX_BYTES, bound_markup, check_binary, decode, is_html, sniff_kind
 from extractors.document import Document
 from extractors.formats import LEGACY_HEADINGS, LEGACY_SECTIONS, normalise_label
 from extractors.model import Finding, Report, Section, UnreadableInput
@@ -61,6 +61,7 @@ def extract(
         raise UnreadableInput(f"binary {kind.upper()} container that is not a supported document "
                               "(not Word, Excel, PDF or OOXML: e.g. PowerPoint, Outlook, an encrypted package)")
     check_binary(data)
+    data = bound_markup(data)
     text, enc = decode(data, content_type)
     if is_html(text, content_type, filename):
         from extractors.htmldoc import read_html

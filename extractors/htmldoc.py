@@ -423,21 +423,84 @@ def _text_tables(w: _Walker) -> None:
         item.block = moved[min(item.block, len(blocks))]
 
 
+#: Elements nested deeper than this are unwrapped before parsing: libxml2 stops at depth 256 and silently
+#: drops everything after that point (text after the nest closes included).
+MAX_DEPTH = 200
+_BR_RUN = re.compile(r"<br>(?:\s*<br>)+")  # the wrappers of one nest leave one line break, not 100,000
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:_-]*)\b[^>]*?(/?)>")
+_VOID = frozenset({"br", "img", "hr", "meta", "link", "input", "area", "base", "col", "embed", "param", "source",
+                   "track", "wbr"})
+_SELF_CLOSING = {"p": ("p",), "li": ("li",), "td": ("td", "th"), "th": ("td", "th"), "tr": ("tr",), "dt": ("dt", "dd"),
+                 "dd": ("dt", "dd"), "option": ("option",)}
+
+
+def _too_deep(parser: etree.HTMLParser) -> bool:
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" or "Excessive depth" in e.message for e in parser.error_log)
+
+
+def flatten_deep(text: str, limit: int = MAX_DEPTH) -> tuple[str, int]:
+    """``text`` with every tag nested deeper than ``limit`` removed (a block tag becomes ``<br>`` so lines stay
+    apart) and the number removed: the text of the deep part is kept, only its wrappers go."""
+    stack: list[tuple[str, bool]] = []  # (tag, kept)
+    kept_depth = 0
+    dropped = 0
+
+    def sub(m: re.Match) -> str:
+        nonlocal kept_depth, dropped
+        close, name, selfclose = m.group(1), m.group(2).lower(), m.group(3)
+        if name in _VOID or selfclose:
+            return m.group(0)
+        if not close:
+            implied = _SELF_CLOSING.get(name)
+            if implied and stack and stack[-1][0] in implied:
+                kept_depth -= stack.pop()[1]
+            keep = kept_depth < limit
+            stack.append((name, keep))
+            kept_depth += keep
+            if keep:
+                return m.group(0)
+            dropped += 1
+            return "<br>" if name in _BLOCK else ""
+        for i in range(len(stack) - 1, max(-1, len(stack) - 10_000), -1):
+            if stack[i][0] == name:
+                was_kept = stack[i][1]
+                for _, k in stack[i:]:
+                    kept_depth -= k
+                del stack[i:]
+                if was_kept:
+                    return m.group(0)
+                dropped += 1
+                return "<br>" if name in _BLOCK else ""
+        return m.group(0)  # a stray close tag: the parser ignores it
+
+    return _BR_RUN.sub("<br>", _TAG.sub(sub, text)), dropped
+
+
 def read_html(text: str) -> Document:
     """Parse HTML text (already decoded) into a :class:`Document`."""
     if text[:200].lstrip().startswith("<?xml"):
         text = _XML_DECL.sub("", text, count=1)  # lxml refuses str input with an encoding declaration
+    notes: list[tuple[str, str]] = []
     try:
-        root = etree.fromstring(text, html_parser())  # one parser per thread
+        parser = html_parser()  # one per thread: its error log is read below (extractors/threadsafety.py)
+        root = etree.fromstring(text, parser)
+        if root is not None and _too_deep(parser):
+            text, dropped = flatten_deep(text)
+            root = etree.fromstring(text, parser)
+            notes.append(("html.deep_nesting", f"markup nested deeper than {MAX_DEPTH} levels: {dropped:,} wrapper "
+                                               "tags below that depth were removed and their text read in place"))
+            if _too_deep(parser):  # still too deep (cannot happen by construction): say so, never silently
+                notes.append(("html.text_lost", "the page is still too deeply nested: text after that point is lost"))
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return Document(is_html=True)
     if root is None:
         return Document(is_html=True)
     w = _Walker()
+    w.doc.notes.extend(notes)
     try:
         w.walk(root)
-    except RecursionError:  # absurdly deep markup: keep what was read so far
-        pass
+    except RecursionError:  # absurdly deep markup: keep what was read so far, and say that the rest is lost
+        w.doc.notes.append(("html.text_lost", "the page is nested too deeply to walk: text after that point is lost"))
     w.flush()
     doc = w.doc
     _text_tables(w)

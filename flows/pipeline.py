@@ -263,7 +263,7 @@ def documents_from_archive(settings: Settings, portal_ids: Iterable[str] | None 
         docs: list[Any] = []
         ids = list(portal_ids) if portal_ids else [None]
         for pid in ids:
-            docs.extend(archive.documents(portal_id=pid) if pid else archive.documents())
+            docs.extend(archive.reprocessable(pid))  # corrupt publications skipped and listed (crawler/archive.py)
         return docs
     finally:
         _close(archive)

@@ -99,6 +99,35 @@ def reprocess(
     raise typer.Exit(reprocess_once(portal, portals, db))
 
 
+archive_app = typer.Typer(help="Inspect the raw archive.", no_args_is_help=True)
+app.add_typer(archive_app, name="archive")
+
+
+@archive_app.command("verify")
+def archive_verify(
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file (the archive is beside it unless configured)."),
+    archive: Optional[Path] = typer.Option(None, "--archive", help="Archive directory (default: from the config)."),
+) -> None:
+    """Check every archived body against its sha256: exit 0 when all are intact, 1 listing what is wrong."""
+    from crawler.archive import Archive
+    from ogi.config import ConfigError, Settings
+
+    try:
+        root = archive or Settings.load(db=db).archive_dir
+    except ConfigError as e:
+        _fail(str(e), 2)
+        return
+    if not (Path(root) / "index.sqlite").exists():
+        _fail(f"no archive at {root}", 2)
+    with Archive(root) as a:
+        problems = a.verify()
+        total = len(list(a.objects.glob("*/*.gz")))
+    for sha, where, reason in problems:
+        typer.echo(f"CORRUPT {sha[:16]}  {where}: {reason}")
+    typer.echo(f"{total} blobs checked, {len(problems)} problem(s) in {root}")
+    raise typer.Exit(1 if problems else 0)
+
+
 @app.command()
 def serve(
     portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML."),

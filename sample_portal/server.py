@@ -35,7 +35,10 @@ from urllib.parse import parse_qs, urlsplit
 from sample_portal import site
 
 DEFAULT_PORT = 8765
-FAULT_KINDS = ("503", "slow", "reset", "truncate", "404", "anti_crawl", "offsite", "huge", "trap")
+FAULT_KINDS = ("503", "slow", "reset", "truncate", "404", "anti_crawl", "offsite", "huge", "trap",
+               "hang", "trickle", "bigpage", "huge_stream")
+#: how long a "hang" request is held open without an answer (longer than any crawler deadline)
+HANG_S = 600.0
 
 ROBOTS_TXT = """# sample portal robots.txt
 User-agent: *
@@ -296,6 +299,50 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return True
+        if f.kind == "hang":  # accept the connection and never answer (until the client gives up)
+            log(None, 0)
+            self._hold(HANG_S, lambda: None)
+            self.close_connection = True
+            return True
+        if f.kind == "trickle":  # a valid answer, one byte per ``delay_s``: defeats any per-read timeout
+            body = b"<html><body>" + b"x" * 100_000 + b"</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            log(200, 0)
+            sent = iter(body)
+            self._hold(HANG_S, lambda: self.wfile.write(bytes([next(sent)])) and self.wfile.flush(), f.delay_s)
+            self.close_connection = True
+            return True
+        if f.kind in ("bigpage", "huge_stream"):
+            # bigpage: a 50 MB HTML page (50 MiB is the default size cap: just under it, with Content-Length);
+            # huge_stream: 200 MB with no Content-Length, so only the streaming cap can stop it
+            size = 50 * 1000 * 1000 if f.kind == "bigpage" else 200 * 1024 * 1024
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            if f.kind == "bigpage":
+                self.send_header("Content-Length", str(size))
+            self.end_headers()
+            line = "<p>清河县 padding line of a page far too large</p>\n".encode()
+            chunk = line * (65536 // len(line))
+            sent = 0
+            try:
+                self.wfile.write(b"<html><body>")
+                sent = 12
+                while sent < size:
+                    part = chunk[: size - sent - 14] if size - sent - 14 < len(chunk) else chunk
+                    if not part:
+                        break
+                    self.wfile.write(part)
+                    sent += len(part)
+                self.wfile.write(b"</body></html>")
+                sent += 14
+            except OSError:
+                pass
+            log(200, sent)
+            self.close_connection = True
+            return True
         if f.kind == "huge":
             self.send_response(200)
             self.send_header("Content-Type", "application/pdf")
@@ -313,6 +360,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return True
         return False
+
+    def _hold(self, seconds: float, tick, every: float = 0.05) -> None:
+        """Keep the request open for ``seconds`` calling ``tick`` every ``every`` s; stop when the client has
+        gone (a write fails, or the socket reads EOF) or the server stops."""
+        end = time.monotonic() + seconds
+        self.connection.settimeout(every)
+        while time.monotonic() < end and not getattr(self.server, "_BaseServer__shutdown_request", False):
+            try:
+                if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                    return  # the client closed the connection
+            except (socket.timeout, BlockingIOError):
+                pass
+            except OSError:
+                return
+            try:
+                tick()
+            except (OSError, StopIteration):
+                return
 
     # -------------------------------------------------------------------------------- routing
 

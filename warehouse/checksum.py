@@ -28,17 +28,28 @@ class ViewChecksum:
         return f"{self.rows} rows, {self.digest:#x}"
 
 
-def analytics_checksums(con: duckdb.DuckDBPyConnection, *, exclude: frozenset[str] = RUN_LOG_VIEWS
-                        ) -> dict[str, ViewChecksum]:
-    """``{view name: checksum}`` for every view (and table) of the ``analytics`` schema but ``exclude``."""
+def analytics_checksums(con: duckdb.DuckDBPyConnection, *, exclude: frozenset[str] = RUN_LOG_VIEWS,
+                        timeless: bool = False) -> dict[str, ViewChecksum]:
+    """``{view name: checksum}`` for every view (and table) of the ``analytics`` schema but ``exclude``.
+
+    ``timeless``: leave out the columns that say *when* (TIMESTAMP columns: first seen, loaded, fetched) and which
+    run did it (``run_id``), to compare two warehouses built by different runs (a crash and a rerun against one
+    clean run); within one warehouse (rerun idempotence) compare everything.
+    """
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' ORDER BY 1").fetchall()]
     out: dict[str, ViewChecksum] = {}
     for name in names:
         if name in exclude:
             continue
+        row = "t"
+        if timeless:
+            cols = [c for c, typ in con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'analytics' AND table_name = ?"
+                " ORDER BY column_index", [name]).fetchall() if not typ.startswith("TIMESTAMP") and c != "run_id"]
+            row = "row(" + ", ".join(f't."{c}"' for c in cols) + ")"
         rows, digest = con.execute(
-            f'SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM analytics."{name}" AS t').fetchone()
+            f'SELECT count(*), coalesce(sum(hash({row})::HUGEINT), 0) FROM analytics."{name}" AS t').fetchone()
         out[name] = ViewChecksum(int(rows), int(digest))
     return out
 

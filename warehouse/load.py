@@ -109,8 +109,9 @@ class LoadResult:
     unknown_unchanged: list[str] = field(default_factory=list)
     #: URLs whose new content was not a readable report while the warehouse has a report: kept as is.
     kept_previous: list[str] = field(default_factory=list)
-    #: Portals whose first successful run this was: one ``baseline`` alert each instead of per-report alerts.
-    baseline: list[str] = field(default_factory=list)
+    #: Portals whose first successful run this was (their baseline payload): one ``baseline`` alert each
+    #: instead of per-report alerts.
+    baseline: dict[str, dict[str, Any]] = field(default_factory=dict)
     unchanged: int = 0
     documents: int = 0
     facts_loaded: int = 0
@@ -650,14 +651,14 @@ def _baseline_portals(wh: Warehouse, run: RunInput) -> set[str]:
     return set(ok) - seen
 
 
-def _baseline_alerts(wh: Warehouse, run: RunInput, portals: set[str]) -> int:
+def _baseline_alerts(wh: Warehouse, run: RunInput, portals: set[str]) -> list[dict[str, Any]]:
     """One ``baseline`` item per portal on its first successful run: what is there, in one line each.
 
     Historical gaps (years without a report whose deadline passed before the portal was added) are shown here
     and in ``analytics.coverage``, never alerted one by one (see :mod:`warehouse.crosscheck`).
     """
     if not portals:
-        return 0
+        return []
     start_url = {p.id: (p.start_urls[0] if p.start_urls else "") for p in run.portals}
     alerts = []
     for pid in sorted(portals):
@@ -681,7 +682,7 @@ def _baseline_alerts(wh: Warehouse, run: RunInput, portals: set[str]) -> int:
                      "documents": int(documents or 0),
                      "details": f"analytics.coverage / analytics.missing_reports WHERE portal_id = '{pid}'"},
         ))
-    return enqueue_many(wh, alerts, run_id=run.run_id)
+    return alerts
 
 
 def _store_publications(wh: Warehouse, run: RunInput) -> None:
@@ -858,8 +859,9 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
         result.cross_findings = xr.findings_total
         result.missing = xr.missing_total
         result.alerts_enqueued += xr.alerts_enqueued
-        result.alerts_enqueued += _baseline_alerts(wh, run, baseline)
-        result.baseline = sorted(baseline)
+        items = _baseline_alerts(wh, run, baseline)
+        result.alerts_enqueued += enqueue_many(wh, items, run_id=run.run_id)
+        result.baseline = {a["portal_id"]: a["payload"] for a in items}
         result.alerts_enqueued += _portal_unreachable(wh, run, unreachable_after)
         crash_point("before_final_commit")
         result.timings["finalize_s"] = time.perf_counter() - t2

@@ -293,7 +293,8 @@ def test_ogi_demo_twice_shows_the_incremental_run(tmp_path, monkeypatch, capsys,
     assert demo(db=db, portals=ROOT / "portals" / "sample.yaml") == 0
     first = capsys.readouterr().out
     assert re.search(r"nightly run \S+: \d+ documents found, [1-9]\d* new", first)
-    assert "ALERTS RECEIVED BY THE SINK (1 message)" in first and "New report (" in first
+    assert "ALERTS RECEIVED BY THE SINK (1 message)" in first and "Baseline (first run of a portal) (5)" in first
+    assert "New report (" not in first and "Late report (" not in first and "Missing report (" not in first
     assert "http://127.0.0.1:8765/" in first
     assert first.count("-- ") >= 2 and "sample-trs-qinghe" in first  # two example queries with rows
     assert db.exists()

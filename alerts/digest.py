@@ -75,10 +75,25 @@ def detail_lines(alert: Alert) -> list[str]:
         n = p.get("consecutive_failures") or p.get("failures")
         err = p.get("error") or p.get("message")
         lines.append(" ".join(x for x in (f"{n} consecutive failed runs" if n else "", f"({err})" if err else "") if x))
+    elif alert.kind == "baseline":
+        lines.append(baseline_line(p))
     elif alert.kind == "run_failed":
         if p.get("error") or p.get("message"):
             lines.append(str(p.get("error") or p.get("message")))
     return [ln for ln in lines if ln]
+
+
+def baseline_line(p: dict[str, Any]) -> str:
+    """A portal's first run in one line: reports per year, malformed / unread, coverage gaps, where the details are."""
+    per_year = p.get("reports_per_year") or {}
+    years = ", ".join(f"{y}: {n}" for y, n in per_year.items()) or "no reports"
+    gaps = p.get("coverage_gaps") or []
+    bits = [f"reports per year {years}", f"{p.get('malformed', 0)} malformed", f"{p.get('not_parsed', 0)} unread",
+            f"coverage gaps: {', '.join(str(g) for g in gaps) if gaps else 'none'}",
+            f"{p.get('missing_agencies', 0)} agency-years missing"]
+    if p.get("details"):
+        bits.append(f"details: {p['details']}")
+    return "; ".join(bits)
 
 
 def item_line(alert: Alert) -> str:

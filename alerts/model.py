@@ -21,6 +21,7 @@ ALERT_KINDS: tuple[str, ...] = (
     "late_report",
     "missing_report",
     "portal_unreachable",
+    "baseline",
 )
 
 KIND_LABELS: dict[str, str] = {
@@ -31,6 +32,7 @@ KIND_LABELS: dict[str, str] = {
     "late_report": "Late report",
     "missing_report": "Missing report",
     "portal_unreachable": "Portal unreachable",
+    "baseline": "Baseline (first run of a portal)",
 }
 
 
@@ -42,7 +44,9 @@ class Alert:
     ``"facts"``/``"changed_facts"`` accepted);
     ``malformed_report`` payload: ``{"findings": [{"rule","severity","message"}, ...]}``;
     ``late_report``/``missing_report``: ``{"year", "deadline", "agency", ...}``;
-    ``portal_unreachable``: ``{"consecutive_failures", "error"}``; ``run_failed``: ``{"error"}``.
+    ``portal_unreachable``: ``{"consecutive_failures", "error"}``; ``run_failed``: ``{"error"}``;
+    ``baseline`` (one per portal, its first successful run): ``{"reports_per_year", "malformed", "not_parsed",
+    "coverage_gaps", "missing_agencies", "documents", "details"}``.
     """
 
     kind: str

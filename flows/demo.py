@@ -3,8 +3,9 @@
 Starts the bundled sample portal on 127.0.0.1:8765 (the URLs of ``portals/sample.yaml``) and a local
 alert sink on 127.0.0.1:8766, runs the nightly flow against the sample registry into ``data/ogi.duckdb``
 with ``OGI_ALERT_URLS`` pointing at the sink, then prints the run summary, where the warehouse is, two
-example queries with their results, and the alerts the sink received.  Running it again shows the
-incremental behaviour: nothing new is fetched, nothing is alerted.
+example queries with their results, and the alerts the sink received.  The first run sends one baseline
+digest (one line per portal); running it again shows the incremental behaviour: nothing new is fetched,
+nothing is alerted.
 
 Both ports are fixed on purpose: a report is keyed by its URL and an alert channel by its URL, so the
 second run must see the same portal and the same channel as the first.
@@ -137,6 +138,8 @@ def demo(db: str | Path | None = None, portals: str | Path | None = None) -> int
             print(f"\nALERTS RECEIVED BY THE SINK ({len(sink.received)} message{'s' if len(sink.received) != 1 else ''})")
             if not sink.received:
                 print("  none: nothing new, revised or malformed since the last run")
+            elif all(i.title and "baseline" in i.title.lower() for i in sink.received):
+                print("  (the first run of each portal is its baseline: one line per portal, no alert per report)")
             for item in sink.received:
                 print(_line())
                 print(item.title)

@@ -111,6 +111,8 @@ def _close(obj: Any) -> None:
 class ExtractBatch:
     portal_id: str
     documents: list[Any]  # warehouse.inputs.DocumentInput
+    decisions: list[Any] = field(default_factory=list)  # publication.Decision, stored by the load
+    pending: list[str] = field(default_factory=list)  # carrier pages waiting for their attachment
     extracted: int = 0
     unreadable: int = 0
     elapsed_s: float = 0.0
@@ -145,13 +147,16 @@ def extract_portal(
     reextract_all: bool = False,
     years: Iterable[int] | None = None,
     archive: Any = None,
+    stored: dict[str, Any] | None = None,
 ) -> ExtractBatch:
     """Extract + validate the new/changed documents of one portal's crawl (CPU work: only what changed).
 
     Unchanged documents go to the loader as ``report=None, crawl_status="unchanged"`` so it keeps them
     (and does not call them withdrawn).  With ``years`` (backfill), reports of other years are passed on
-    as unchanged: a backfill of 2020 never touches 2021.
+    as unchanged: a backfill of 2020 never touches 2021.  Then the publication stage decides which document of
+    a page and its attachments is the report (``stored``: the decisions earlier runs stored for this portal).
     """
+    from publication import is_complete_report
     from warehouse.inputs import DocumentInput
 
     t0 = time.perf_counter()
@@ -195,10 +200,10 @@ def extract_portal(
                     di.crawl_status = "unchanged"  # outside the backfill: leave it as it is
                     report = None
                 di.report = report
-                if doc.kind != "attachment" and _is_complete_report(report):
+                if doc.kind != "attachment" and is_complete_report(report):
                     complete_pages.add(doc.url)
             batch.documents.append(di)
-        archive = _mark_supplements(batch.documents, crawl, settings, archive)
+        archive = decide_publications(batch, settings, archive, stored)
     finally:
         if own and archive is not None:
             _close(archive)
@@ -206,54 +211,27 @@ def extract_portal(
     return batch
 
 
-def _is_complete_report(report: Any) -> bool:
-    # table 三 read, or the figures of a pre-2019 report (its .doc copy must not replace a page that was read)
-    return report is not None and report.is_report and not report.unread and any(f.table in ("t3", "legacy") for f in report.facts)
+def decide_publications(batch: ExtractBatch, settings: Settings, archive: Any, stored: dict[str, Any] | None) -> Any:
+    """The publication stage (:mod:`publication`) over one portal's extracted documents; returns the archive."""
+    from publication import Decision, PublicationInput, decide
 
+    holder = {"archive": archive}
 
-def _mark_supplements(documents: list[Any], crawl: Any, settings: Settings, archive: Any) -> Any:
-    """One publication, one report: a page and its attachments are never loaded as two reports.
+    def read_page(doc: Any) -> Any:
+        if holder["archive"] is None:
+            holder["archive"] = open_archive(settings)
+        try:
+            report, _ = extract_document(holder["archive"].get(doc.sha256), doc)
+        except Exception:  # noqa: BLE001 - unreadable: treat as a carrier page
+            report = None
+        return report
 
-    County portals often attach the Word/PDF original under the HTML report; loading both would count
-    the report twice (and raise a duplicate-publication finding for every such page).  So:
-    - the page is a complete report (it has table 三): its attachments are copies (``supplement_of`` = page);
-    - the page only carries the report as an attachment (附件版): the page is the carrier
-      (``supplement_of`` = its first attachment), and the attachment report inherits what only the page
-      shows (publication date, agency).
-    """
-    pages = {d.url: d for d in documents if d.kind != "attachment"}
-    children: dict[str, list[Any]] = {}
-    for di in documents:
-        if di.kind == "attachment" and di.parent_url in pages:
-            children.setdefault(di.parent_url, []).append(di)
-    for page_url, atts in children.items():
-        page = pages[page_url]
-        report = page.report
-        if report is None and not page.error:  # page unchanged this run: read it back from the archive
-            if archive is None:
-                archive = open_archive(settings)
-            try:
-                report, _ = extract_document(archive.get(page.sha256), page)
-            except Exception:  # noqa: BLE001 - unreadable: treat as a carrier page
-                report = None
-        if _is_complete_report(report):
-            for di in atts:
-                di.supplement_of, di.report, di.error = page.url, None, None
-            continue
-        # the carrier: an attachment that reads as a report (or was loaded before: unchanged, not re-read)
-        carrier = next((a for a in atts if (a.report.is_report if a.report else a.error is None)), None)
-        if carrier is None:  # no attachment is readable: the page stays the report, the files are copies
-            for di in atts:
-                di.supplement_of, di.report, di.error = page.url, None, None
-            continue
-        page.supplement_of, page.report, page.error = carrier.url, None, None
-        for di in atts:
-            if di.report is not None and report is not None:
-                di.report.published = di.report.published or report.published
-                di.report.agency = di.report.agency or report.agency
-            di.link_text = di.link_text or page.link_text
-            di.list_date = di.list_date or page.list_date
-    return archive
+    known = {url: (v if isinstance(v, Decision) else Decision(batch.portal_id, url, *v))
+             for url, v in (stored or {}).items()}
+    out = decide(PublicationInput(batch.portal_id, batch.documents, known, read_page))
+    batch.decisions = out.decisions
+    batch.pending = out.pending
+    return holder["archive"]
 
 
 def documents_from_archive(settings: Settings, portal_ids: Iterable[str] | None = None) -> list[Any]:
@@ -285,8 +263,15 @@ def run_input(
     docs = [d for b in batches for d in b.documents]
     return RunInput(
         run_id=run_id, started_at=started_at, portals=portals, crawls=crawls, documents=docs, mode=mode,
-        as_of=dt.date.today(),
+        as_of=dt.date.today(), publications=[x for b in batches for x in b.decisions],
     )
+
+
+def stored_decisions(wh: Any) -> dict[str, dict[str, tuple]]:
+    """The publication decisions earlier runs stored, per portal (read once, before the extraction tasks)."""
+    from warehouse.load import stored_publications
+
+    return stored_publications(wh)
 
 
 def _warehouse_db() -> Any:
@@ -323,12 +308,15 @@ def load(wh: Any, ri: Any, settings: Settings | None = None) -> Any:
     if unknown and settings is not None:
         archive = open_archive(settings)
         try:
-            for d in ri.documents:
-                if d.url in unknown and d.report is None and not d.error:
-                    try:
-                        d.report, d.error = extract_document(archive.get(d.sha256), d)
-                    except Exception as e:  # noqa: BLE001 - a missing blob is this document's problem only
-                        d.error = f"archive: {type(e).__name__}: {e}"[:500]
+            redo = [d for d in ri.documents if d.url in unknown and d.report is None and not d.error]
+            for d in redo:
+                try:
+                    d.report, d.error = extract_document(archive.get(d.sha256), d)
+                except Exception as e:  # noqa: BLE001 - a missing blob is this document's problem only
+                    d.error = f"archive: {type(e).__name__}: {e}"[:500]
+            # a page read back only now still goes through the publication stage: a carrier page whose
+            # attachment is missing (a crash between the two fetches) must not be loaded as the report
+            archive = _redecide(ri, redo, settings, archive)
         finally:
             _close(archive)
         second = load_run(wh, ri, **kw)
@@ -338,6 +326,22 @@ def load(wh: Any, ri: Any, settings: Settings | None = None) -> Any:
         result = second
     wh.publish()
     return result
+
+
+def _redecide(ri: Any, redo: list[Any], settings: Settings, archive: Any) -> Any:
+    """Run the publication stage again over pages extracted late (unknown to the warehouse, unchanged to the crawl)."""
+    pages = {d.url for d in redo if d.kind != "attachment"}
+    if not pages:
+        return archive
+    by_portal: dict[str, list[Any]] = {}
+    for d in ri.documents:
+        if d.url in pages or (d.kind == "attachment" and d.parent_url in pages):
+            by_portal.setdefault(d.portal_id, []).append(d)
+    for pid, docs in by_portal.items():
+        b = ExtractBatch(portal_id=pid, documents=docs)
+        archive = decide_publications(b, settings, archive, None)
+        ri.publications = [x for x in ri.publications if x.url not in {y.url for y in b.decisions}] + b.decisions
+    return archive
 
 
 # ------------------------------------------------------------------------------------------- alerts
@@ -419,8 +423,10 @@ def run_direct(
                             crawls.append(failed_crawl(p, e))
                     timings["crawl"] = time.perf_counter() - t
                     t = time.perf_counter()
+                    stored = stored_decisions(wh)
                     batches = [
-                        extract_portal(c, settings, reextract_all=(mode == "backfill"), years=years, archive=archive)
+                        extract_portal(c, settings, reextract_all=(mode == "backfill"), years=years, archive=archive,
+                                       stored=stored.get(c.portal_id))
                         for c in crawls
                     ]
                     timings["extract"] = time.perf_counter() - t

@@ -63,6 +63,8 @@ class RunSummary:
     revised_reports: list[ReportLine] = field(default_factory=list)
     malformed_reports: list[ReportLine] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    #: Portals whose first successful run this was: ``{portal_id: one-line baseline}`` (history, not alerted).
+    baseline: dict[str, str] = field(default_factory=dict)
     alerts_failed: int = 0
     events_emitted: int = 0
     timings: dict[str, float] = field(default_factory=dict)
@@ -106,6 +108,10 @@ class RunSummary:
             if len(items) > MAX_LISTED:
                 out.append(f"- … and {len(items) - MAX_LISTED} more")
             out.append("")
+        if self.baseline:
+            out += [f"## Baseline: first run of {len(self.baseline)} portal(s)", "",
+                    "Per-report alerts start with the next run; historical gaps are listed here and in `analytics.coverage`.", ""]
+            out += [f"- `{pid}`: {_md(line)}" for pid, line in self.baseline.items()] + [""]
         out += ["## Portals", "", "| portal | status | documents | new | changed | unchanged | failures | requests | crawl s | extract s |",
                 "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for p in self.portals:
@@ -143,6 +149,9 @@ class RunSummary:
                     out.extend(f"      {f}" for f in r.findings[:8])
                 if len(items) > MAX_LISTED_TEXT:
                     out.append(f"  … and {len(items) - MAX_LISTED_TEXT} more (the Prefect artifact and analytics.reports list them all)")
+        if self.baseline:
+            out.append(f"baseline (first run of {len(self.baseline)} portal(s); per-report alerts start with the next run):")
+            out.extend(f"  {pid}: {line}" for pid, line in self.baseline.items())
         out.append("portals:")
         for p in self.portals:
             state = "ok" if p.ok else f"FAILED: {p.error}"
@@ -282,6 +291,9 @@ def build_summary(
     # failed fetches + unreadable documents; a failed portal counts at least once
     failed = sum(max(p.failures + p.unreadable, 0 if p.ok else 1) for p in lines)
     alerts = list(delivery.lines()) if delivery is not None else []
+    from alerts.digest import baseline_line
+
+    baseline = {pid: baseline_line(payload) for pid, payload in (_get(load_result, "baseline", default=None) or {}).items()}
     return RunSummary(
         run_id=run_id, mode=mode, started_at=started_at, finished_at=finished_at or dt.datetime.now(dt.timezone.utc),
         db_path=str(settings.db_path), portals=lines, found=len(docs),
@@ -289,7 +301,7 @@ def build_summary(
         revised=_count(rev_items) if isinstance(rev_items, (int, float)) else len(rev_lines),
         malformed=_count(bad_items) if isinstance(bad_items, (int, float)) else len(bad_lines),
         failed=failed, withdrawn=withdrawn, new_reports=new_lines, revised_reports=rev_lines, malformed_reports=bad_lines,
-        alerts=alerts, alerts_failed=len(delivery.failed) if delivery is not None else 0,
+        alerts=alerts, baseline=baseline, alerts_failed=len(delivery.failed) if delivery is not None else 0,
         events_emitted=getattr(delivery, "events_emitted", 0) if delivery is not None else 0, timings=dict(timings),
         report_page=getattr(report_page, "path", None), report_page_error=getattr(report_page, "error", None),
     )

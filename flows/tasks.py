@@ -69,10 +69,11 @@ async def crawl_portal_task(portal: Any, settings: Settings, full: bool = False)
 
 @task(name="extract-portal", task_run_name="extract-{portal_id}", cache_policy=NO_CACHE)
 def extract_portal_task(
-    portal_id: str, crawl: Any, settings: Settings, reextract_all: bool = False, years: list[int] | None = None
+    portal_id: str, crawl: Any, settings: Settings, reextract_all: bool = False, years: list[int] | None = None,
+    stored: dict | None = None,
 ) -> ExtractBatch:
-    """Extract + validate the new/changed documents of one portal (CPU)."""
-    return pipeline.extract_portal(crawl, settings, reextract_all=reextract_all, years=years)
+    """Extract + validate the new/changed documents of one portal (CPU), then decide its publications."""
+    return pipeline.extract_portal(crawl, settings, reextract_all=reextract_all, years=years, stored=stored)
 
 
 @task(name="reprocess-archive", cache_policy=NO_CACHE)
@@ -159,6 +160,7 @@ def run_flow_body(
                 batches = reprocess_task(settings, list(only) if only else None)
                 timings["extract"] = time.perf_counter() - t
             else:
+                stored = pipeline.stored_decisions(wh)  # read here: the extraction tasks run in other threads
                 by_task = {}
                 crawl_task = crawl_portal_task.with_options(timeout_seconds=portal_timeout_s())
                 for p in portal_list:
@@ -179,7 +181,8 @@ def run_flow_body(
                     _progress(f"crawled {p.id}: " + (f"{len(c.documents)} documents, {c.requests} requests"
                                                      if c.ok else f"FAILED ({c.error})"))
                     ext_futs.append((c, extract_portal_task.submit(
-                        p.id, quote(c), settings, reextract_all=(mode == "backfill"), years=years_l)))
+                        p.id, quote(c), settings, reextract_all=(mode == "backfill"), years=years_l,
+                        stored=quote(stored.get(p.id)))))
                 timings["crawl"] = crawl_end - t
                 for c, f in ext_futs:
                     try:

@@ -725,6 +725,11 @@ class SamplePortalHandle:
                 ))
         return out
 
+    def lookalike_urls(self, portal: str | None = None) -> list[str]:
+        """Non-reports listed under report-like titles (fetched; must land in ``analytics.documents``)."""
+        ps = [self._state.portal(portal)] if portal else self._state.portals
+        return [self.base_url + e.path for p in ps for e in p.entries if e.kind == "lookalike"]
+
     def decoy_urls(self, portal: str | None = None) -> list[str]:
         ps = [self._state.portal(portal)] if portal else self._state.portals
         return [self.base_url + e.path for p in ps for e in p.entries if e.kind == "decoy"]

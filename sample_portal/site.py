@@ -12,7 +12,10 @@ shimen     VSB       /shimen/zfxxgknb/list1.htm                             GBK 
 dongshan   generic   /dongshan/xxgk/index.html                              plain links + 下一页 pagination; trap on demand; a PDF listed directly
 =========  ========  =====================================================  ==========================
 
-Every list also holds decoys (年报解读, 工作要点, 信息公开指南, 图解) that must never become reports.
+Every list also holds decoys (年报解读, 工作要点, 信息公开指南, 图解) that must never become reports, and the TRS
+list holds *lookalikes*: a notice about compiling the reports, an interpretation and a summary filed in the
+report column under a list title that reads like a report (the crawler fetches them; only the page says what
+they are), which must end up in ``analytics.documents``, never in ``analytics.reports``.
 The module is pure (no I/O); :mod:`sample_portal.server` serves it.
 """
 
@@ -28,7 +31,7 @@ from typing import Literal
 
 from sample_portal import attachments, reportdoc, reportgen
 
-EntryKind = Literal["report", "decoy", "robots"]
+EntryKind = Literal["report", "decoy", "robots", "lookalike"]
 ISSUERS = ("县人民政府", "县政府办公室", "县教育局", "县发展和改革局", "县卫生健康局", "县财政局", "县自然资源局", "县民政局")
 TOWNS = ("城关", "石桥", "柳林", "青山", "河口", "新店", "王庄", "马家")
 DECOY_TITLES = (
@@ -36,6 +39,12 @@ DECOY_TITLES = (
     "{county}{year}年政务公开工作要点",
     "{county}人民政府信息公开指南",
     "图解：{county}{year}年政府信息公开工作年度报告",
+)
+#: (page title, list title): non-reports filed in the report column under a title that reads like a report.
+LOOKALIKES = (
+    ("关于做好{year}年度政府信息公开工作年度报告编制发布工作的通知", "{year}年度政府信息公开工作年度报告编制发布工作"),
+    ("《{county}{year}年政府信息公开工作年度报告》解读", "《{county}{year}年政府信息公开工作年度报告》"),
+    ("{county}{year}年政府信息公开工作年度报告要点", "{county}{year}年政府信息公开工作年度报告（简版）"),
 )
 BASE_TIME = dt.datetime(2024, 4, 1, 8, 0, tzinfo=dt.timezone.utc).timestamp()
 
@@ -54,6 +63,7 @@ class Entry:
     modified: float = BASE_TIME  # epoch seconds: Last-Modified of the detail page
     attachment: Literal["pdf", "docx"] | None = None  # the report is published only as this attachment
     direct: bool = False  # the list links the attachment itself (no detail page in between)
+    list_title: str | None = None  # what the list shows, when it differs from the page's title (lookalikes)
 
     def spec(self) -> reportgen.ReportSpec:
         return reportgen.ReportSpec(**self.spec_args, revision=self.revision)
@@ -214,6 +224,11 @@ def _curated(p: SitePortal, rng: random.Random, n: int) -> None:
     for i, t in enumerate(DECOY_TITLES):
         year = 2020 + (i + n) % 4
         p.add("decoy", t.format(county=p.county, year=year), dt.date(year + 1, 2, 3 + i))
+    if p.family == "trs":
+        for i, (page, listed) in enumerate(LOOKALIKES):
+            year = 2021 + i
+            p.add("lookalike", page.format(county=p.county, year=year), dt.date(year + 1, 1, 5 + i),
+                  list_title=listed.format(county=p.county, year=year))
 
 
 def _scaled(p: SitePortal, rng: random.Random, n: int, count: int) -> None:
@@ -277,8 +292,9 @@ def _chrome(p: SitePortal, title: str, body: str, *, crumbs: list[tuple[str, str
 
 def _li(href: str, e: Entry) -> str:
     """A list entry; long titles are cut with "…" in the text (the full title stays in title=), as CMS lists do."""
-    t = html.escape(e.title)
-    shown = html.escape(e.title if len(e.title) <= 26 else e.title[:25] + "…")
+    title = e.list_title or e.title
+    t = html.escape(title)
+    shown = html.escape(title if len(title) <= 26 else title[:25] + "…")
     return f'<li><a href="{href}" target="_blank" title="{t}">{shown}</a><span class="date">{e.date:%Y-%m-%d}</span></li>'
 
 

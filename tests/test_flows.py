@@ -92,26 +92,30 @@ def warehouse_reports(db: Path) -> dict[str, str]:
 def test_nightly_first_run_rerun_publish_revise_and_sink_recovery(env):
     portal, sink = env["portal"], env["sink"]
 
-    # 1. first run: every report alerted as new, in ONE digest; malformed ones with their findings
+    # 1. first run = the baseline: ONE digest with one baseline item per portal (reports per year, malformed,
+    #    coverage gaps), no per-report / late / missing items (history is in coverage and the run summary)
     s1 = run(env)
     assert s1.failed_portals == [] and s1.new > 0
     assert s1.report_page == str(env["db"].with_name("report.html")) and Path(s1.report_page).stat().st_size > 100_000
     assert len(sink.received) == 1, [r.title for r in sink.received]
     msg = sink.received[0].message
+    portal_ids = {p["id"] for p in portal.registry_entries()}
+    assert set(re.findall(r"^- (\S+): first run, \d+ reports loaded", msg, re.M)) == portal_ids
+    assert f"Baseline (first run of a portal) ({len(portal_ids)})" in msg
+    for label in ("New report", "Malformed report", "Late report", "Missing report", "Revised report"):
+        assert f"{label} (" not in msg, label
+    assert "reports per year 2017: 1, 2019: 2" in msg and "coverage gaps:" in msg and "malformed" in msg
     reports = warehouse_reports(env["db"])
-    # a 图片版 report is a report we could not read (statistics only as images): not_parsed, still alerted as new
+    # a 图片版 report is a report we could not read (statistics only as images): not_parsed, still a report
     unread = {e.url for e in portal.expected_reports() if e.image_only} & reports.keys()
     assert unread and {reports[u] for u in unread} == {"not_parsed"}
-    is_report = {u for u, st in reports.items() if st != "not_parsed"} | unread
-    assert is_report and set(section(msg, "New report")) == is_report
     html_reports = {e.url for e in portal.expected_reports() if not e.attachment_url}
     assert html_reports <= reports.keys()  # every HTML report of the sample portal reached the warehouse
-    malformed = [e.url for e in portal.expected_reports() if e.malformed]
-    assert malformed and set(malformed) <= set(section(msg, "Malformed report"))
-    bad_block = msg[msg.index("Malformed report ("):msg.index("New report (")]
-    assert "t3.balance" in bad_block and "[error]" in bad_block
+    assert {u for u in reports} <= {e.url for e in portal.expected_reports()} | {
+        e.attachment_url for e in portal.expected_reports() if e.attachment_url}  # and nothing else
+    assert "baseline" in s1.text() and "coverage gaps" in s1.text()  # history is in the run summary
     assert "TESTTOKEN123" not in msg and "TESTTOKEN123" not in s1.markdown() and "TESTTOKEN123" not in s1.text()
-    assert s1.events_emitted >= len(is_report)  # one Prefect event per alert
+    assert s1.events_emitted >= len(portal_ids)  # one Prefect event per alert
     assert sink.received[0].path == "/hook/TESTTOKEN123"
 
     # 2. a no-change rerun sends nothing
@@ -289,7 +293,8 @@ def test_ogi_demo_twice_shows_the_incremental_run(tmp_path, monkeypatch, capsys,
     assert demo(db=db, portals=ROOT / "portals" / "sample.yaml") == 0
     first = capsys.readouterr().out
     assert re.search(r"nightly run \S+: \d+ documents found, [1-9]\d* new", first)
-    assert "ALERTS RECEIVED BY THE SINK (1 message)" in first and "New report (" in first
+    assert "ALERTS RECEIVED BY THE SINK (1 message)" in first and "Baseline (first run of a portal) (5)" in first
+    assert "New report (" not in first and "Late report (" not in first and "Missing report (" not in first
     assert "http://127.0.0.1:8765/" in first
     assert first.count("-- ") >= 2 and "sample-trs-qinghe" in first  # two example queries with rows
     assert db.exists()

@@ -75,6 +75,7 @@ def loaded(tmp_path):
     ]
     db = tmp_path / "ogi.duckdb"
     wh = open_writer(db, 5)
+    s.baseline_run(wh, as_of=dt.date(2022, 1, 1))  # the portal's first night was before: these are alerted
     res = load_run(wh, s.run_input("r1", docs, as_of=AS_OF))
     yield wh, res, docs
     wh.close()

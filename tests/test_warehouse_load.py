@@ -63,13 +63,16 @@ def test_statuses_and_provenance(db):
                  AND f.col_key = 'total'"""
         ).fetchone()
         reason = wh.scalar("SELECT reason FROM analytics.reports WHERE url = 'http://a/broken.pdf'")
+        documents = wh.execute("SELECT url, doc_kind, reason FROM analytics.documents").fetchall()
+    # an interpretation (解读) is not a report: it is in analytics.documents with why; an unreadable PDF is a
+    # report we could not read (not_parsed in analytics.reports)
     assert rows == {
         "http://a/cz2020.html": "ok",
         "http://a/jy2021.html": "ok",
         "http://a/zf2021.html": "malformed",
-        "http://a/jd.html": "not_parsed",
         "http://a/broken.pdf": "not_parsed",
     }
+    assert [u for u, _, _ in documents] == ["http://a/jd.html"] and documents[0][1] != "report" and documents[0][2]
     assert [r.url for r in res.malformed] == ["http://a/zf2021.html"]
     assert {r.url for r in res.not_parsed} == {"http://a/jd.html", "http://a/broken.pdf"}
     assert prov[1:] == (2, 3, 8, True) and prov[0].isdigit()

@@ -20,6 +20,9 @@ def test_load_alerts_name_their_report_and_are_never_repeated(tmp_path):
     bad = s.make_report(year=2020, agency="扶沟县教育局", malformed=True)
     docs = [s.document(ok, "http://a/ok"), s.document(bad, "http://a/bad"), s.document(s.not_a_report(), "http://a/x")]
     with open_writer(tmp_path / "ogi.duckdb", 5) as wh:
+        s.baseline_run(wh)  # not the portal's first run
+        assert [a.kind for a in pending_alerts(wh, "json://sink")] == ["baseline"]
+        mark_delivered(wh, [a.id for a in pending_alerts(wh, "json://sink")], "json://sink")
         res = load_run(wh, s.run_input("r1", docs, as_of=dt.date(2021, 1, 1)))
         alerts = pending_alerts(wh, "json://sink")
         kinds = sorted((a.kind, a.url) for a in alerts)
@@ -78,6 +81,8 @@ def test_portal_unreachable_after_n_consecutive_failed_runs(tmp_path):
                             unreachable_after=3)
 
         run(0, True)
+        assert [a.kind for a in pending_alerts(wh, "c")] == ["baseline"]  # the portal's first run
+        mark_delivered(wh, [a.id for a in pending_alerts(wh, "c")], "c")
         run(1, False)
         run(2, False)
         assert pending_alerts(wh, "c") == []

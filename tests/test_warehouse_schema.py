@@ -78,11 +78,19 @@ def test_every_table_and_column_has_a_comment(tmp_path):
     assert {v for v, _ in views} == {v.name for v in VIEWS} and all(c for _, c in views)
 
 
+def _not_a_report():
+    from extractors.model import Report
+
+    return Report(is_report=False, reason="an interpretation article (解读) about a report, not the report itself",
+                  title="扶沟县2021年政府信息公开工作年度报告解读", doc_kind="interpretation")
+
+
 def test_analytics_views_have_the_documented_columns(tmp_path):
     with open_writer(tmp_path / "ogi.duckdb", 5) as wh:
         docs = [
             s.document(s.make_report(year=2020, malformed=True), "http://a/1.html"),
             s.document(s.make_report(year=2021, agency="扶沟县人民政府"), "http://a/2.html"),
+            s.document(_not_a_report(), "http://a/jd.html"),  # analytics.documents
         ]
         load_run(wh, s.run_input("r1", docs))
         for v in VIEWS:

@@ -66,10 +66,20 @@ _G = _t3_rows_by_group()
 
 # ------------------------------------------------------------------------------------------ reports
 
+#: The current revision ``v`` of report row ``r`` is a report: readable or not (图片版, unreadable body), never a
+#: notice, interpretation, summary, list, WAF or placeholder page (those are in ``analytics.documents``), and
+#: not a page or attachment the publication stage decided is a copy or carrier of another document.
+_IS_REPORT = """coalesce(v.doc_kind, CASE WHEN v.is_report THEN 'report' ELSE 'not_a_report' END)
+                 IN ('report', 'unreadable', 'error')
+      AND NOT EXISTS (SELECT 1 FROM main.publications pb WHERE pb.portal_id = r.portal_id AND pb.url = r.url
+                                                             AND pb.role <> 'report')"""
+
 REPORTS = View(
     "reports",
     "报告",
-    "One row per report (its latest revision). Withdrawn reports stay, flagged `withdrawn`.",
+    "One row per report (its latest revision). Withdrawn reports stay, flagged `withdrawn`. Only reports: what"
+    " else was fetched (notices, interpretations, summaries, lists, WAF pages, attachment copies) is in"
+    " `analytics.documents`. When the crawl last saw a URL is run-log data: `analytics.report_checks`.",
     (
         V("report_id", "VARCHAR", "报告ID", "Stable id: hash of (portal_id, url)."),
         V("portal_id", "VARCHAR", "门户ID", "Portal the report was found on (registry id)."),
@@ -94,13 +104,12 @@ REPORTS = View(
         V("document_sha256", "VARCHAR", "原始文档哈希", "sha256 of the raw body in the crawler archive."),
         V("n_facts", "INTEGER", "数据项数", "Number of facts of the latest revision."),
         V("n_errors", "INTEGER", "错误数", "Error findings of the extractor."),
-        V("last_seen_at", "TIMESTAMP", "最近发现时间", "Last run in which the crawl saw the URL."),
-        V("reason", "VARCHAR", "未解析原因", "Why the document is not a report (status not_parsed)."),
+        V("reason", "VARCHAR", "未解析原因", "Why the report could not be read (status not_parsed)."),
         V("province", "VARCHAR", "省", "Province of the portal."),
         V("city", "VARCHAR", "市", "City of the portal."),
         V("county", "VARCHAR", "县", "County of the portal."),
     ),
-    """
+    f"""
     SELECT r.report_id, r.portal_id, r.url, v.title, v.agency, v.year, v.template,
            coalesce(v.published, v.list_date) AS published_date,
            r.first_seen_at, r.last_changed_at, r.current_revision AS revision, v.status,
@@ -111,10 +120,11 @@ REPORTS = View(
            coalesce(v.published, v.list_date) > (CASE WHEN v.issuer_type = 'county_government'
                 THEN make_date(v.year + 1, 3, 31) ELSE make_date(v.year + 1, 1, 31) END) AS late,
            r.withdrawn_at IS NOT NULL AS withdrawn, r.withdrawn_at, v.kind, v.content_hash,
-           v.document_sha256, v.n_facts, v.n_errors, r.last_seen_at, v.reason, p.province, p.city, p.county
+           v.document_sha256, v.n_facts, v.n_errors, v.reason, p.province, p.city, p.county
     FROM main.reports r
     JOIN main.report_revisions v ON v.report_id = r.report_id AND v.revision = r.current_revision
     LEFT JOIN main.portals p ON p.portal_id = r.portal_id
+    WHERE {_IS_REPORT}
     """,
 )
 
@@ -137,11 +147,13 @@ FACTS = View(
         V("implicit_zero", "BOOLEAN", "空白计零", "The cell was blank and read as 0."),
         V("document_sha256", "VARCHAR", "原始文档哈希", "Raw document the cell was read from."),
     ),
-    """
+    f"""
     SELECT f.report_id, f.tbl, f.row_key, f.col_key, f.value, f.raw, f.revision, f.table_index,
            f.grid_row, f.grid_col, f.implicit_zero, f.document_sha256
     FROM main.facts f
     JOIN main.reports r ON r.report_id = f.report_id AND f.revision = r.current_revision
+    JOIN main.report_revisions v ON v.report_id = r.report_id AND v.revision = r.current_revision
+    WHERE {_IS_REPORT}
     """,
 )
 
@@ -162,11 +174,13 @@ FINDINGS = View(
         V("row_key", "VARCHAR", "行", "Row of the cell concerned."),
         V("col_key", "VARCHAR", "列", "Column of the cell concerned."),
     ),
-    """
+    f"""
     SELECT f.report_id, f.rule, f.severity, f.message, f.revision, f.source, f.expected, f.actual,
            f.tbl, f.row_key, f.col_key
     FROM main.findings f
     JOIN main.reports r ON r.report_id = f.report_id AND f.revision = r.current_revision
+    JOIN main.report_revisions v ON v.report_id = r.report_id AND v.revision = r.current_revision
+    WHERE {_IS_REPORT}
     """,
 )
 
@@ -464,7 +478,8 @@ REVISIONS = View(
 PORTALS = View(
     "portals",
     "门户",
-    "One row per portal with its crawl health (consecutive failed runs drive the portal_unreachable alert).",
+    "One row per portal with its crawl health (consecutive failed runs drive the portal_unreachable alert). When"
+    " each run crawled it is run-log data: `analytics.portal_runs`.",
     (
         V("portal_id", "VARCHAR", "门户ID", "Portal."),
         V("name", "VARCHAR", "门户名称", "Name."),
@@ -472,7 +487,6 @@ PORTALS = View(
         V("city", "VARCHAR", "市", "City."),
         V("county", "VARCHAR", "县", "County."),
         V("division_code", "VARCHAR", "行政区划代码", "Division code."),
-        V("last_run_at", "TIMESTAMP", "最近运行时间", "Start of the latest run that included the portal."),
         V("last_ok", "BOOLEAN", "最近运行成功", "The latest crawl of the portal worked."),
         V("consecutive_failures", "INTEGER", "连续失败次数", "Failed runs since the last successful one."),
         V("reports", "INTEGER", "报告数", "Live reports (not withdrawn)."),
@@ -485,14 +499,106 @@ PORTALS = View(
         FROM main.portal_runs
     ),
     health AS (
-        SELECT portal_id, max(started_at) AS last_run_at, arg_max(ok, started_at) AS last_ok,
+        SELECT portal_id, arg_max(ok, started_at) AS last_ok,
                (count(*) FILTER (WHERE oks_since = 0))::INTEGER AS consecutive_failures
         FROM pr GROUP BY portal_id
     ),
     live AS (SELECT portal_id, count(*)::INTEGER AS n FROM main.reports WHERE withdrawn_at IS NULL GROUP BY portal_id)
-    SELECT p.portal_id, p.name, p.province, p.city, p.county, p.division_code, h.last_run_at, h.last_ok,
+    SELECT p.portal_id, p.name, p.province, p.city, p.county, p.division_code, h.last_ok,
            coalesce(h.consecutive_failures, 0) AS consecutive_failures, coalesce(live.n, 0) AS reports
     FROM main.portals p LEFT JOIN health h USING (portal_id) LEFT JOIN live USING (portal_id)
+    """,
+)
+
+DOCUMENTS = View(
+    "documents",
+    "非报告文档",
+    "Everything fetched that is not a report: notices about compiling the reports, interpretations (解读),"
+    " summaries (要点), lists, WAF/placeholder pages, and the copies and carrier pages of a report (one"
+    " publication, one report). Coverage, agencies and alerts ignore them. A report we could not read (图片版)"
+    " is a report (`analytics.reports`, status not_parsed), not a document.",
+    (
+        V("url", "VARCHAR", "网址", "Document URL."),
+        V("doc_kind", "VARCHAR", "文档类型", "notice | interpretation | summary | plan | guide | list | anti_crawl | "
+          "login | placeholder | truncated | other_report | not_a_report (docs/formats.md), or copy (an attachment of"
+          " a complete report page) | carrier (a page whose attachment is the report) | pending (a carrier whose"
+          " attachment is not fetched yet)."),
+        V("reason", "VARCHAR", "原因", "Why it is not a report."),
+        V("portal_id", "VARCHAR", "门户ID", "Portal."),
+        V("kind", "VARCHAR", "抓取类型", "report_page | attachment."),
+        V("title", "VARCHAR", "标题", "Title of the page (or the link text)."),
+        V("of_url", "VARCHAR", "所属报告", "copy / carrier / pending: the URL of the document that is the report."),
+        V("fetched_at", "TIMESTAMP", "抓取时间", "When the body was fetched."),
+        V("first_seen_at", "TIMESTAMP", "首次发现时间", "When the pipeline first loaded the URL."),
+        V("document_sha256", "VARCHAR", "原始文档哈希", "sha256 of the raw body in the crawler archive."),
+    ),
+    """
+    WITH body AS (
+        SELECT d.portal_id, d.url, d.sha256, d.kind, d.fetched_at, d.link_text FROM main.documents d
+    ),
+    decided AS (
+        SELECT pb.portal_id, pb.url, pb.role AS doc_kind, pb.of_url, pb.sha256,
+               CASE pb.role WHEN 'copy' THEN 'a copy of the report page ' || pb.of_url
+                            WHEN 'carrier' THEN 'the report is its attachment ' || pb.of_url
+                            ELSE 'its attachment ' || pb.of_url || ' (the report) is not fetched yet' END AS reason
+        FROM main.publications pb WHERE pb.role <> 'report'
+    ),
+    nonreport AS (
+        SELECT r.portal_id, r.url, coalesce(v.doc_kind, 'not_a_report') AS doc_kind, v.reason, v.title, v.kind,
+               v.document_sha256 AS sha256, r.first_seen_at
+        FROM main.reports r
+        JOIN main.report_revisions v ON v.report_id = r.report_id AND v.revision = r.current_revision
+        WHERE coalesce(v.doc_kind, CASE WHEN v.is_report THEN 'report' ELSE 'not_a_report' END)
+              NOT IN ('report', 'unreadable', 'error')
+          AND NOT EXISTS (SELECT 1 FROM decided x WHERE x.portal_id = r.portal_id AND x.url = r.url)
+    )
+    SELECT n.url, n.doc_kind, n.reason, n.portal_id, coalesce(b.kind, n.kind) AS kind, n.title, NULL AS of_url,
+           b.fetched_at, n.first_seen_at, n.sha256 AS document_sha256
+    FROM nonreport n LEFT JOIN body b ON b.portal_id = n.portal_id AND b.url = n.url AND b.sha256 = n.sha256
+    UNION ALL
+    SELECT x.url, x.doc_kind, x.reason, x.portal_id, b.kind, b.link_text AS title, x.of_url, b.fetched_at,
+           (SELECT min(b2.fetched_at) FROM body b2 WHERE b2.portal_id = x.portal_id AND b2.url = x.url),
+           x.sha256
+    FROM decided x LEFT JOIN body b ON b.portal_id = x.portal_id AND b.url = x.url AND b.sha256 = x.sha256
+    """,
+)
+
+PORTAL_RUNS = View(
+    "portal_runs",
+    "门户运行记录",
+    "Run log: one row per portal and run (when it was crawled, did it work). Grows by one row per portal per run.",
+    (
+        V("run_id", "VARCHAR", "运行ID", "Run."),
+        V("portal_id", "VARCHAR", "门户ID", "Portal."),
+        V("started_at", "TIMESTAMP", "开始时间", "Run start."),
+        V("ok", "BOOLEAN", "成功", "The crawl of the portal worked."),
+        V("listing_complete", "BOOLEAN", "列表完整", "Every list page was read."),
+        V("error", "VARCHAR", "错误", "Why the crawl failed."),
+        V("documents", "INTEGER", "文档数", "Report pages and attachments seen."),
+        V("requests", "INTEGER", "请求数", "HTTP requests."),
+        V("bytes", "BIGINT", "字节数", "Bytes received."),
+        V("elapsed_s", "DOUBLE", "耗时（秒）", "Crawl wall time."),
+    ),
+    """
+    SELECT run_id, portal_id, started_at, ok, listing_complete, error, documents, requests, bytes, elapsed_s
+    FROM main.portal_runs
+    """,
+)
+
+REPORT_CHECKS = View(
+    "report_checks",
+    "报告最近检查",
+    "Run log: when the crawl last saw each report URL (changes every night by design, so it is not a column of"
+    " `analytics.reports`, whose rows change only when a report does).",
+    (
+        V("report_id", "VARCHAR", "报告ID", "Report."),
+        V("portal_id", "VARCHAR", "门户ID", "Portal."),
+        V("url", "VARCHAR", "网址", "URL."),
+        V("last_seen_at", "TIMESTAMP", "最近发现时间", "Start of the last run in which the crawl saw the URL."),
+        V("last_seen_run", "VARCHAR", "最近发现运行", "That run."),
+    ),
+    """
+    SELECT report_id, portal_id, url, last_seen_at, last_seen_run FROM main.reports
     """,
 )
 
@@ -541,6 +647,9 @@ VIEWS: tuple[View, ...] = (
     MISSING_REPORTS,
     REVISIONS,
     PORTALS,
+    DOCUMENTS,
+    PORTAL_RUNS,
+    REPORT_CHECKS,
     RUNS,
 )
 

@@ -2,8 +2,10 @@
 leaves what analysts read exactly as one clean run would.
 
 A view's checksum is its row count and the sum of a 64-bit hash of every whole row, so row order does not
-matter but any changed cell, missing row or doubled row does.  The run log (``analytics.runs``) gets one row
-per run by design and is left out; nothing else is.
+matter but any changed cell, missing row or doubled row does.  The run-log views (``analytics.runs``,
+``analytics.portal_runs``, ``analytics.report_checks``: when each run ran and what it saw) change with every run
+by design and are left out; nothing else is.  Every other view holds only what the reports say and what was
+decided about them, so a rerun with nothing new must leave it identical.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 # Views whose rows describe runs, not reports: a new run adds a row there by design.
-RUN_LOG_VIEWS = frozenset({"runs"})
+RUN_LOG_VIEWS = frozenset({"runs", "portal_runs", "report_checks"})
 
 
 @dataclass(frozen=True)
@@ -26,17 +28,28 @@ class ViewChecksum:
         return f"{self.rows} rows, {self.digest:#x}"
 
 
-def analytics_checksums(con: duckdb.DuckDBPyConnection, *, exclude: frozenset[str] = RUN_LOG_VIEWS
-                        ) -> dict[str, ViewChecksum]:
-    """``{view name: checksum}`` for every view (and table) of the ``analytics`` schema but ``exclude``."""
+def analytics_checksums(con: duckdb.DuckDBPyConnection, *, exclude: frozenset[str] = RUN_LOG_VIEWS,
+                        timeless: bool = False) -> dict[str, ViewChecksum]:
+    """``{view name: checksum}`` for every view (and table) of the ``analytics`` schema but ``exclude``.
+
+    ``timeless``: leave out the columns that say *when* (TIMESTAMP columns: first seen, loaded, fetched) and which
+    run did it (``run_id``), to compare two warehouses built by different runs (a crash and a rerun against one
+    clean run); within one warehouse (rerun idempotence) compare everything.
+    """
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' ORDER BY 1").fetchall()]
     out: dict[str, ViewChecksum] = {}
     for name in names:
         if name in exclude:
             continue
+        row = "t"
+        if timeless:
+            cols = [c for c, typ in con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'analytics' AND table_name = ?"
+                " ORDER BY column_index", [name]).fetchall() if not typ.startswith("TIMESTAMP") and c != "run_id"]
+            row = "row(" + ", ".join(f't."{c}"' for c in cols) + ")"
         rows, digest = con.execute(
-            f'SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM analytics."{name}" AS t').fetchone()
+            f'SELECT count(*), coalesce(sum(hash({row})::HUGEINT), 0) FROM analytics."{name}" AS t').fetchone()
         out[name] = ViewChecksum(int(rows), int(digest))
     return out
 

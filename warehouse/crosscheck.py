@@ -239,6 +239,33 @@ WHERE NOT EXISTS (SELECT 1 FROM xr_primary c WHERE c.portal_id = p.portal_id AND
 """
 
 
+def _alertable(con, as_of: dt.date, late: list[tuple], missing: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """Only what became late or missing since the portal was added is alerted; history is the baseline.
+
+    - a report published late is alerted once (its first late revision), unless it was loaded by the portal's
+      first successful run (then it is history: it is in the baseline item, coverage and the findings);
+    - a missing report (agency, year) is alerted when its deadline passes after the portal's first successful
+      run, judged with the run's ``as_of``; a deadline that had passed before then is a historical gap.
+    """
+    first = {pid: (run_id, first_as_of) for pid, run_id, first_as_of in con.execute(
+        """SELECT pr.portal_id, arg_min(pr.run_id, pr.started_at),
+                  arg_min(coalesce(r.as_of, CAST(pr.started_at AS DATE)), pr.started_at)
+           FROM portal_runs pr LEFT JOIN runs r USING (run_id) WHERE pr.ok GROUP BY pr.portal_id""").fetchall()}
+    first_seen: dict = {}
+    alerted: set = set()
+    if late:
+        ids = sorted({r[0] for r in late})
+        first_seen = dict(con.execute(
+            "SELECT report_id, first_seen_run FROM reports WHERE report_id IN (SELECT unnest(?::VARCHAR[]))",
+            [ids]).fetchall())
+        alerted = {r[0] for r in con.execute(
+            "SELECT DISTINCT report_id FROM alerts WHERE kind = 'late_report' AND report_id IN (SELECT unnest(?::VARCHAR[]))",
+            [ids]).fetchall()}
+    late = [r for r in late if r[0] not in alerted and r[3] in first and first_seen.get(r[0]) != first[r[3]][0]]
+    missing = [m for m in missing if m[0] in first and m[6] >= first[m[0]][1]]
+    return late, missing
+
+
 SIMILARITY_CHUNK = 1000  # pairs per round: bounds memory to ~2,000 texts' shingles at a time
 
 
@@ -360,6 +387,7 @@ def run_checks(wh, *, as_of: dt.date, run_id: str | None) -> CrossCheckResult:
         """SELECT b.report_id, b.revision, b.url, b.portal_id, b.title, b.pub, b.deadline, b.issuer_type, b.year
            FROM xr_base b JOIN xr_new n ON n.report_id = b.report_id AND n.rule = 'xr.late'"""
     ).fetchall()
+    late, missing = _alertable(con, as_of, late, missing)
     alerts = [
         dict(
             kind="late_report",

@@ -38,3 +38,5 @@ class RunInput:
     as_of: dt.date = field(default_factory=dt.date.today)  # "today" for deadlines (late / missing)
     #: "nightly" | "backfill" | "reprocess": reprocess has no crawl, so nothing is withdrawn.
     mode: str = "nightly"
+    #: The publication decisions of this run (``publication.Decision``), stored with the load.
+    publications: list = field(default_factory=list)

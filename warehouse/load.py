@@ -109,6 +109,9 @@ class LoadResult:
     unknown_unchanged: list[str] = field(default_factory=list)
     #: URLs whose new content was not a readable report while the warehouse has a report: kept as is.
     kept_previous: list[str] = field(default_factory=list)
+    #: Portals whose first successful run this was (their baseline payload): one ``baseline`` alert each
+    #: instead of per-report alerts.
+    baseline: dict[str, dict[str, Any]] = field(default_factory=dict)
     unchanged: int = 0
     documents: int = 0
     facts_loaded: int = 0
@@ -163,6 +166,8 @@ class _Doc:
     old_revision: int | None = None
     agency_key: str = "unknown"
     issuer_type: str = "other"
+    was_report: bool = False  # the current revision in the warehouse is a report (not a notice, WAF page …)
+    baseline: bool = False  # the portal's first successful run: no per-report alerts (one baseline item instead)
 
 
 def _content_hash(d: DocumentInput) -> str | None:
@@ -260,8 +265,16 @@ def _revisions_table(batch: list[_Doc], run: RunInput, loaded_at: dt.datetime) -
             "issuer_type": pa.array([d.issuer_type for d in batch], pa.string()),
             "list_date": pa.array([_as_date(d.doc.list_date) for d in batch], pa.date32()),
             "kind": pa.array([d.doc.kind for d in batch], pa.string()),
+            "doc_kind": pa.array([doc_kind(rep(d), d.doc.error) for d in batch], pa.string()),
         }
     )
+
+
+def doc_kind(report: Report | None, error: str | None) -> str | None:
+    """``report`` (readable or not), ``unreadable`` (no report could be made of the body), or the non-report's kind."""
+    if report is not None:
+        return report.document_kind
+    return "unreadable" if error is not None else None
 
 
 def _documents_table(docs: list[DocumentInput], run_id: str) -> pa.Table:
@@ -405,7 +418,9 @@ def _build_batch(run: RunInput, batch: list[_Doc], started: dt.datetime) -> _Bat
     for d in batch:
         title = d.report.title if d.report else (d.doc.link_text or "")
         ref = ReportRef(d.report_id, d.doc.url, d.doc.portal_id, d.revision, title)
-        if d.old_revision is None and d.report is not None and d.report.is_report:
+        if d.baseline:
+            continue  # the portal's first run: its reports go into the one baseline item, not one alert each
+        if (d.old_revision is None or not d.was_report) and d.report is not None and d.report.is_report:
             alerts.append(dict(kind="new_report", ref=ref,
                                payload={"year": d.report.year, "agency": d.report.agency, "status": d.status,
                                         "template": d.report.template, "facts": len(d.report.facts),
@@ -448,8 +463,8 @@ def _write_batch(wh: Warehouse, run: RunInput, b: _Batch, result: LoadResult) ->
     alerts = list(b.alerts)
     revised: list[RevisedReport] = []
     for d in b.docs:
-        if d.old_revision is None:
-            continue
+        if d.old_revision is None or not d.was_report:
+            continue  # a non-report (a WAF page …) that now reads as a report is new, not revised
         changes = _diff(old_facts.get(d.report_id, {}), d.report.fact_map() if d.report else {})
         revised.append(RevisedReport(d.report_id, d.doc.url, d.doc.portal_id, d.revision, changes))
         title = d.report.title if d.report else (d.doc.link_text or "")
@@ -623,6 +638,81 @@ def _portal_unreachable(wh: Warehouse, run: RunInput, after: int) -> int:
     return n
 
 
+def _baseline_portals(wh: Warehouse, run: RunInput) -> set[str]:
+    """Portals crawled successfully in this run that never had a successful run before (their first night)."""
+    if run.mode == "reprocess":
+        return set()
+    ok = sorted({c.portal_id for c in run.crawls if c.ok})
+    if not ok:
+        return set()
+    seen = {r[0] for r in wh.execute(
+        "SELECT DISTINCT portal_id FROM portal_runs WHERE ok AND run_id <> ? AND portal_id IN (SELECT unnest(?::VARCHAR[]))",
+        [run.run_id, ok]).fetchall()}
+    return set(ok) - seen
+
+
+def _baseline_alerts(wh: Warehouse, run: RunInput, portals: set[str]) -> list[dict[str, Any]]:
+    """One ``baseline`` item per portal on its first successful run: what is there, in one line each.
+
+    Historical gaps (years without a report whose deadline passed before the portal was added) are shown here
+    and in ``analytics.coverage``, never alerted one by one (see :mod:`warehouse.crosscheck`).
+    """
+    if not portals:
+        return []
+    start_url = {p.id: (p.start_urls[0] if p.start_urls else "") for p in run.portals}
+    alerts = []
+    for pid in sorted(portals):
+        per_year = dict(wh.execute(
+            """SELECT year, count(*)::INTEGER FROM analytics.reports WHERE portal_id = ? AND NOT withdrawn
+               GROUP BY year ORDER BY year NULLS LAST""", [pid]).fetchall())
+        malformed, not_parsed = wh.execute(
+            """SELECT count(*) FILTER (WHERE status = 'malformed'), count(*) FILTER (WHERE status = 'not_parsed')
+               FROM analytics.reports WHERE portal_id = ? AND NOT withdrawn""", [pid]).fetchall()[0]
+        gaps = [r[0] for r in wh.execute(
+            "SELECT year FROM analytics.coverage WHERE portal_id = ? AND deadline_passed AND NOT published ORDER BY year",
+            [pid]).fetchall()]
+        missing = wh.execute(
+            "SELECT count(*) FROM main.coverage_findings WHERE portal_id = ? AND rule = 'xr.missing'", [pid]).fetchall()[0][0]
+        documents = wh.execute("SELECT count(*) FROM analytics.documents WHERE portal_id = ?", [pid]).fetchall()[0][0]
+        alerts.append(dict(
+            kind="baseline", url=start_url.get(pid, ""), portal_id=pid, subject=pid,
+            title=f"{pid}: first run, {sum(per_year.values())} reports loaded",
+            payload={"reports_per_year": {str(k): v for k, v in per_year.items()}, "malformed": int(malformed),
+                     "not_parsed": int(not_parsed), "coverage_gaps": gaps, "missing_agencies": int(missing or 0),
+                     "documents": int(documents or 0),
+                     "details": f"analytics.coverage / analytics.missing_reports WHERE portal_id = '{pid}'"},
+        ))
+    return alerts
+
+
+def _store_publications(wh: Warehouse, run: RunInput) -> None:
+    """The publication decisions of this run (``publication.Decision``), in the run's final transaction."""
+    if not run.publications:
+        return
+    ds = {(d.portal_id, d.url): d for d in run.publications}.values()
+    data = pa.table({
+        "portal_id": pa.array([d.portal_id for d in ds], pa.string()),
+        "url": pa.array([d.url for d in ds], pa.string()),
+        "sha256": pa.array([d.sha256 for d in ds], pa.string()),
+        "role": pa.array([d.role for d in ds], pa.string()),
+        "of_url": pa.array([d.of_url for d in ds], pa.string()),
+        "decided_run": pa.array([run.run_id] * len(ds), pa.string()),
+    })
+    _insert(wh, "publications", data, """ON CONFLICT (portal_id, url) DO UPDATE SET sha256 = excluded.sha256,
+        role = excluded.role, of_url = excluded.of_url, decided_run = excluded.decided_run""")
+
+
+def stored_publications(wh: Warehouse, portal_ids: list[str] | None = None) -> dict[str, dict[str, tuple]]:
+    """``{portal_id: {url: (sha256, role, of_url)}}``: the decisions earlier runs stored (read before a run)."""
+    sql = "SELECT portal_id, url, sha256, role, of_url FROM publications"
+    rows = (wh.execute(sql + " WHERE portal_id IN (SELECT unnest(?::VARCHAR[]))", [portal_ids]).fetchall()
+            if portal_ids else wh.execute(sql).fetchall())
+    out: dict[str, dict[str, tuple]] = {}
+    for pid, url, sha, role, of_url in rows:
+        out.setdefault(pid, {})[url] = (sha, role, of_url)
+    return out
+
+
 def _chunks(docs: list[_Doc], batch_size: int) -> list[list[_Doc]]:
     """Batches that start small and double up to ``batch_size``.
 
@@ -679,6 +769,9 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
     )
 
     docs = _prepare(run)
+    baseline = _baseline_portals(wh, run)
+    for d in docs:
+        d.baseline = d.doc.portal_id in baseline
     existing = _existing(wh, [d.report_id for d in docs])
     result.timings["prepare_s"] = time.perf_counter() - t0
     unchanged_docs: list[DocumentInput] = [d for d in run.documents if d.supplement_of]
@@ -706,7 +799,7 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
                 result.kept_previous.append(d.doc.url)
                 unchanged_docs.append(d.doc)
             else:
-                d.old_revision, d.revision = cur[0], cur[0] + 1
+                d.old_revision, d.revision, d.was_report = cur[0], cur[0] + 1, cur[2]
                 changed.append(d)
         return _build_batch(run, changed, started) if changed else None
 
@@ -736,6 +829,7 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
             wh.execute(f"DELETE FROM {t} WHERE run_id = ?", [run.run_id])
             _insert(wh, t, tables[t])
         _insert(wh, "documents", _documents_table(unchanged_docs, run.run_id), only_new=("portal_id", "url", "sha256"))
+        _store_publications(wh, run)
 
         seen = _seen_table(run)
         wh.con.register("_seen", seen)
@@ -765,6 +859,9 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
         result.cross_findings = xr.findings_total
         result.missing = xr.missing_total
         result.alerts_enqueued += xr.alerts_enqueued
+        items = _baseline_alerts(wh, run, baseline)
+        result.alerts_enqueued += enqueue_many(wh, items, run_id=run.run_id)
+        result.baseline = {a["portal_id"]: a["payload"] for a in items}
         result.alerts_enqueued += _portal_unreachable(wh, run, unreachable_after)
         crash_point("before_final_commit")
         result.timings["finalize_s"] = time.perf_counter() - t2

@@ -22,6 +22,7 @@ ALERT_KINDS = (
     "missing_report",
     "portal_unreachable",
     "run_failed",
+    "baseline",
 )
 
 

@@ -380,7 +380,36 @@ _M3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_M1, _M2, _M3)
+# ------------------------------------------------------------------------------------------ migration 4
+
+_M4 = Migration(
+    4,
+    "what a document is: report_revisions.doc_kind; the stored publication decisions (main.publications)",
+    (
+        AddColumn(
+            "report_revisions",
+            C("doc_kind", "VARCHAR", "report | unreadable | a non-report kind (notice, interpretation, summary, list, "
+              "anti_crawl, placeholder, ...; see docs/formats.md). NULL in rows loaded before migration 4."),
+        ),
+        CreateTable(
+            "publications",
+            "The publication decision per report page with attachments and per such attachment (stage "
+            "publication/): which document is the report. Stored with the load, reused while the page is unchanged.",
+            (
+                C("portal_id", "VARCHAR", "Portal."),
+                C("url", "VARCHAR", "Page or attachment URL."),
+                C("sha256", "VARCHAR", "Body the decision was made from (a changed body is decided again)."),
+                C("role", "VARCHAR", "report | copy (an attachment of a complete page) | carrier (a page whose "
+                  "attachment is the report) | pending (a carrier whose attachment is not fetched yet)."),
+                C("of_url", "VARCHAR", "copy: the report page; carrier / pending: the attachment that is the report."),
+                C("decided_run", "VARCHAR", "Run that stored the decision."),
+            ),
+            ("PRIMARY KEY (portal_id, url)",),
+        ),
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_M1, _M2, _M3, _M4)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 _VERSION_TABLE = CreateTable(

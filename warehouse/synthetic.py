@@ -222,3 +222,13 @@ def state_digest(con) -> dict[str, tuple[int, str]]:
         n, h = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR FROM {t} t").fetchone()
         out[t] = (int(n), str(h))
     return out
+
+
+def baseline_run(wh, *, portals: list[Portal] | None = None, as_of: dt.date = dt.date(2020, 1, 1),
+                 run_id: str = "r0") -> None:
+    """An earlier, empty successful run of the portals: what follows is no longer their first run (baseline), so
+    it alerts new / malformed / late / missing reports one by one (see ``warehouse.load._baseline_alerts``)."""
+    from warehouse.load import load_run
+
+    load_run(wh, run_input(run_id, [], portals=portals, as_of=as_of,
+                           started_at=dt.datetime(as_of.year, as_of.month, as_of.day, 2, 0, tzinfo=dt.timezone.utc)))

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from crawler.types import FetchRecord
+from ogi.killpoints import killpoint
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _KEEP_HEADERS = ("content-type", "content-length", "etag", "last-modified", "content-encoding", "location",
@@ -241,6 +242,7 @@ class Archive:
                      list_date.isoformat() if list_date else None, parent_url),
                 )
             self._maybe_commit()
+        killpoint("crawl.archived")
         return sha
 
     def log(self, record: FetchRecord, *, headers: Mapping[str, str] | None = None, conditional: bool = False) -> None:

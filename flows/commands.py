@@ -165,15 +165,23 @@ def temporary_prefect_api(timeout_s: float = 90.0) -> Iterator[None]:
     if get_current_settings().api.url:
         yield
         return
-    port = free_port()
-    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-    args = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "error", "--lifespan", "on"]
-    with _server_process(args, env, port, timeout_s) as api, temporary_settings(updates={PREFECT_API_URL: api}):
+    with ephemeral_prefect_server(timeout_s=timeout_s) as api, temporary_settings(updates={PREFECT_API_URL: api}):
         try:
             yield
         finally:
             _drain_prefect_workers()
+
+
+@contextlib.contextmanager
+def ephemeral_prefect_server(env: dict[str, str] | None = None, timeout_s: float = 90.0) -> Iterator[str]:
+    """Prefect's API app under uvicorn on a free loopback port (no UI, no services), as a child of this process."""
+    port = free_port()
+    env = {**(os.environ if env is None else env),
+           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    args = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "error", "--lifespan", "on"]
+    with _server_process(args, env, port, timeout_s) as api:
+        yield api
 
 
 def _drain_prefect_workers() -> None:
@@ -207,7 +215,7 @@ def _server_process(args: list[str], env: dict[str, str], port: int, timeout_s: 
     """Run a Prefect API server as a child that dies with this process; yield its URL once healthy."""
     import httpx
 
-    log_path = Path(os.environ["PREFECT_HOME"]) / "server.log"
+    log_path = Path(env.get("PREFECT_HOME") or os.environ["PREFECT_HOME"]) / "server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,

@@ -16,6 +16,11 @@ import duckdb
 # Views whose rows describe runs, not reports: a new run adds a row there by design.
 RUN_LOG_VIEWS = frozenset({"runs"})
 
+#: Columns saying *when* (in which run) a row was seen or loaded: two clean runs made at different times differ
+#: there and nowhere else, so comparisons of a killed-and-rerun warehouse with a clean one leave them out
+#: (``ignore_columns=RUN_TIME_COLUMNS``).  Any other column (values, statuses, URLs, revisions) must be equal.
+RUN_TIME_COLUMNS = frozenset({"run_id", "first_seen_at", "last_seen_at", "last_changed_at", "last_run_at", "loaded_at"})
+
 
 @dataclass(frozen=True)
 class ViewChecksum:
@@ -26,17 +31,23 @@ class ViewChecksum:
         return f"{self.rows} rows, {self.digest:#x}"
 
 
-def analytics_checksums(con: duckdb.DuckDBPyConnection, *, exclude: frozenset[str] = RUN_LOG_VIEWS
-                        ) -> dict[str, ViewChecksum]:
-    """``{view name: checksum}`` for every view (and table) of the ``analytics`` schema but ``exclude``."""
+def analytics_checksums(con: duckdb.DuckDBPyConnection, *, exclude: frozenset[str] = RUN_LOG_VIEWS,
+                        ignore_columns: frozenset[str] = frozenset()) -> dict[str, ViewChecksum]:
+    """``{view name: checksum}`` for every view (and table) of the ``analytics`` schema but ``exclude``,
+    leaving out the columns named in ``ignore_columns`` wherever they occur."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' ORDER BY 1").fetchall()]
     out: dict[str, ViewChecksum] = {}
     for name in names:
         if name in exclude:
             continue
+        cols = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'analytics' AND table_name = ?",
+            [name]).fetchall() if r[0] in ignore_columns]
+        excluded = ", ".join(f'"{c}"' for c in cols)
+        source = f'(SELECT * EXCLUDE ({excluded}) FROM analytics."{name}")' if cols else f'analytics."{name}"'
         rows, digest = con.execute(
-            f'SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM analytics."{name}" AS t').fetchone()
+            f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {source} AS t").fetchone()
         out[name] = ViewChecksum(int(rows), int(digest))
     return out
 

@@ -18,6 +18,7 @@ from alerts import events
 from alerts.channels import channel_key, send
 from alerts.digest import DEFAULT_MAX_ITEMS, render_digest
 from alerts.outbox import Outbox
+from ogi.killpoints import killpoint
 from ogi.config import redact_url
 
 EVENTS_CHANNEL = "prefect-events"
@@ -81,6 +82,7 @@ def deliver_pending(
         res = send(url, digest.title, digest.body, timeout_s=timeout_s)
         cd.shown, cd.left_out = digest.shown, digest.left_out
         if res.ok:
+            killpoint("alerts.sent")
             outbox.mark_delivered([a.id for a in pending], key)
             cd.sent = True
             log.info("alerts: %s received a digest of %d alerts", cd.channel, len(pending))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from analyst.snapshot import SnapshotRefused
+from ogi.killpoints import killpoint
 
 __all__ = ["PageOutcome", "PageResult", "SnapshotRefused", "default_out_path", "publish_page", "write_page"]
 
@@ -80,6 +81,7 @@ def write_page(
         with os.fdopen(fd, "wb") as f:
             f.write(body)
         os.chmod(tmp, 0o644)
+        killpoint("page.written")
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from crawler.types import FetchRecord
+from ogi.killpoints import killpoint
 
 
 class ArchiveCorrupt(KeyError):
@@ -320,6 +321,7 @@ class Archive:
                      list_date.isoformat() if list_date else None, parent_url),
                 )
             self.commit()
+        killpoint("crawl.archived")
         return sha
 
     def log(self, record: FetchRecord, *, headers: Mapping[str, str] | None = None, conditional: bool = False) -> None:

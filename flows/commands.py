@@ -53,7 +53,8 @@ def _run_flow(call: Callable[[], Any]) -> tuple[int, Any]:
     from flows.pipeline import RunRefused
 
     try:
-        return EXIT_OK, call()
+        with temporary_prefect_api():
+            return EXIT_OK, call()
     except RunRefused as e:
         msg = str(e)
         _err(msg)
@@ -66,7 +67,7 @@ def _run_flow(call: Callable[[], Any]) -> tuple[int, Any]:
 
 
 def run_once(portals: str | Path | None = None, db: str | Path | None = None, only: list[str] | None = None) -> int:
-    """``ogi run``: the nightly flow once, in-process (Prefect's ephemeral API: no server to start)."""
+    """``ogi run``: the nightly flow once, in-process (with a temporary Prefect API unless one is configured)."""
     prefect_env_defaults()
     pre = _precheck(portals, db)
     if isinstance(pre, int):
@@ -129,24 +130,96 @@ def free_port(preferred: int | None = None) -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when this process dies, even by SIGKILL (Linux).
+
+    Without it a server started by a run that was killed (``kill -9``, the OOM killer) lives on, one orphan
+    (~200 MB) per crashed night.  ``PR_SET_PDEATHSIG`` fires when the *thread* that forked the child ends,
+    so servers are started from the main thread only (``ogi run|serve`` do).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+@contextlib.contextmanager
+def temporary_prefect_api(timeout_s: float = 90.0) -> Iterator[None]:
+    """A Prefect API for one ``ogi run|backfill|reprocess`` unless one is configured (profile or env).
+
+    This is the server Prefect would start itself (its "ephemeral" mode: the API app under uvicorn, no UI,
+    no services), but started here so that it dies with this process (:func:`_die_with_parent`): Prefect's
+    own would outlive a killed run.  Logs and events are flushed to it before it is stopped.
+    """
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    if get_current_settings().api.url:
+        yield
+        return
+    with ephemeral_prefect_server(timeout_s=timeout_s) as api, temporary_settings(updates={PREFECT_API_URL: api}):
+        try:
+            yield
+        finally:
+            _drain_prefect_workers()
+
+
+@contextlib.contextmanager
+def ephemeral_prefect_server(env: dict[str, str] | None = None, timeout_s: float = 90.0) -> Iterator[str]:
+    """Prefect's API app under uvicorn on a free loopback port (no UI, no services), as a child of this process."""
+    port = free_port()
+    env = {**(os.environ if env is None else env),
+           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    args = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "error", "--lifespan", "on"]
+    with _server_process(args, env, port, timeout_s) as api:
+        yield api
+
+
+def _drain_prefect_workers() -> None:
+    """Ship the logs and events still queued before the server goes (else they fail loudly at exit)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):
+            worker.drain_all(timeout=10)
+
+
 @contextlib.contextmanager
 def local_prefect_server(port: int | None = None, timeout_s: float = 90.0) -> Iterator[str]:
     """Start ``prefect server start`` on loopback, yield its API URL, stop it on exit (by its own PID)."""
-    import httpx
-
     port = port or free_port(4200)
     exe = shutil.which("prefect", path=str(Path(sys.executable).parent)) or shutil.which("prefect")
     if not exe:
         raise RuntimeError("the prefect command is not installed next to this Python")
-    log_path = Path(os.environ["PREFECT_HOME"]) / "server.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.pop("PREFECT_API_URL", None)
+    # its own session: a Ctrl-C in the terminal reaches ogi serve, which then stops the server in order
+    with _server_process([exe, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, port, timeout_s,
+                         start_new_session=True) as api:
+        yield api
+
+
+@contextlib.contextmanager
+def _server_process(args: list[str], env: dict[str, str], port: int, timeout_s: float,
+                    start_new_session: bool = False) -> Iterator[str]:
+    """Run a Prefect API server as a child that dies with this process; yield its URL once healthy."""
+    import httpx
+
+    log_path = Path(env.get("PREFECT_HOME") or os.environ["PREFECT_HOME"]) / "server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [exe, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=start_new_session, preexec_fn=_die_with_parent())
     api = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + timeout_s
@@ -160,7 +233,7 @@ def local_prefect_server(port: int | None = None, timeout_s: float = 90.0) -> It
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"prefect server not healthy after {timeout_s:.0f} s; see {log_path}")
-            time.sleep(0.5)
+            time.sleep(0.1)
         yield api
     finally:
         if proc.poll() is None:

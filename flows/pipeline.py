@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
 from ogi.config import Settings, redact_url
+from ogi.killpoints import killpoint
 from ogi.registry import Portal, RegistryError, load_registry
 
 log = logging.getLogger("ogi.pipeline")
@@ -192,6 +193,7 @@ def extract_portal(
                     batch.documents.append(di)
                     continue
                 report, err = extract_document(data, doc)
+                killpoint("extract.document")
                 batch.extracted += 1
                 if err:
                     di.error = err
@@ -393,6 +395,7 @@ def run_direct(
 ) -> "RunSummary":
     """The whole nightly (or backfill / reprocess) run with no Prefect at all, portal after portal."""
     from flows.summary import RunSummary, build_summary
+    from warehouse.runlog import begin_run
 
     run_id = run_id or new_run_id()
     started = dt.datetime.now(dt.timezone.utc)
@@ -407,6 +410,7 @@ def run_direct(
     with wh:
         timings["lock"] = time.perf_counter() - t
         try:
+            begin_run(wh, run_id, mode, started)  # in analytics.runs from now on, even if the process is killed
             crawls: list[Any] = []
             batches: list[ExtractBatch] = []
             t = time.perf_counter()

@@ -29,6 +29,7 @@ from flows import pipeline  # noqa: E402
 from flows.pipeline import ExtractBatch, RunRefused  # noqa: E402
 from flows.summary import RunSummary, build_summary  # noqa: E402
 from ogi.config import ConfigError, Settings, redact_url  # noqa: E402
+from warehouse.runlog import begin_run  # noqa: E402
 
 #: How many portals are crawled (and extracted) at once; each crawl also keeps its own per-host limits.
 PORTAL_CONCURRENCY = int(os.environ.get("OGI_PORTAL_CONCURRENCY", "4"))
@@ -153,6 +154,7 @@ def run_flow_body(
     timings["lock"] = time.perf_counter() - t
     with wh:
         try:
+            begin_run(wh, run_id, mode, started)  # in analytics.runs from now on, even if the process is killed
             crawls: list[Any] = []
             batches: list[ExtractBatch] = []
             t = time.perf_counter()

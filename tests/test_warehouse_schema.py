@@ -144,7 +144,7 @@ def test_a_file_from_a_newer_version_is_refused(tmp_path):
     with pytest.raises(SchemaTooNew, match="newer"):
         open_writer(db, 5)
     # the writer lock was released despite the refusal
-    os.close(_acquire_lock(lock_path(db), 0.5))
+    os.close(_acquire_lock(lock_path(db), 0.5)[0])
 
 
 def test_prerelease_alert_column_name_is_upgraded(tmp_path):

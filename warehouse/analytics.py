@@ -609,7 +609,7 @@ RUNS = View(
     (
         V("run_id", "VARCHAR", "运行ID", "Run."),
         V("mode", "VARCHAR", "模式", "nightly | backfill | reprocess."),
-        V("status", "VARCHAR", "状态", "running | ok | failed."),
+        V("status", "VARCHAR", "状态", "running | ok | failed | interrupted (killed: marked by the next run)."),
         V("started_at", "TIMESTAMP", "开始时间", "Start."),
         V("finished_at", "TIMESTAMP", "结束时间", "End of the load."),
         V("as_of", "DATE", "判定日期", "Date deadlines were judged against."),
@@ -623,7 +623,7 @@ RUNS = View(
         V("facts_loaded", "BIGINT", "载入数据项", "Facts inserted."),
         V("alerts_enqueued", "INTEGER", "新增提醒", "Alerts enqueued."),
         V("load_seconds", "DOUBLE", "载入耗时（秒）", "Load time."),
-        V("error", "VARCHAR", "错误", "Why the run failed."),
+        V("error", "VARCHAR", "错误", "Why the run failed or what its interruption left to the next run."),
         V("timings", "JSON", "各阶段耗时", "Seconds per phase (load.*; crawl/extract when recorded by the flow)."),
     ),
     """

@@ -18,6 +18,11 @@ import duckdb
 # Views whose rows describe runs, not reports: a new run adds a row there by design.
 RUN_LOG_VIEWS = frozenset({"runs", "portal_runs", "report_checks"})
 
+#: Columns saying *when* (in which run) a row was seen or loaded: two clean runs made at different times differ
+#: there and nowhere else, so comparisons of a killed-and-rerun warehouse with a clean one leave them out
+#: (``ignore_columns=RUN_TIME_COLUMNS``).  Any other column (values, statuses, URLs, revisions) must be equal.
+RUN_TIME_COLUMNS = frozenset({"run_id", "first_seen_at", "last_seen_at", "last_changed_at", "last_run_at", "loaded_at"})
+
 
 @dataclass(frozen=True)
 class ViewChecksum:
@@ -29,12 +34,14 @@ class ViewChecksum:
 
 
 def analytics_checksums(con: duckdb.DuckDBPyConnection, *, exclude: frozenset[str] = RUN_LOG_VIEWS,
-                        timeless: bool = False) -> dict[str, ViewChecksum]:
+                        timeless: bool = False, ignore_columns: frozenset[str] = frozenset()
+                        ) -> dict[str, ViewChecksum]:
     """``{view name: checksum}`` for every view (and table) of the ``analytics`` schema but ``exclude``.
 
     ``timeless``: leave out the columns that say *when* (TIMESTAMP columns: first seen, loaded, fetched) and which
     run did it (``run_id``), to compare two warehouses built by different runs (a crash and a rerun against one
-    clean run); within one warehouse (rerun idempotence) compare everything.
+    clean run); within one warehouse (rerun idempotence) compare everything.  ``ignore_columns``: leave out the
+    columns of these names wherever they occur.
     """
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' ORDER BY 1").fetchall()]
@@ -42,14 +49,13 @@ def analytics_checksums(con: duckdb.DuckDBPyConnection, *, exclude: frozenset[st
     for name in names:
         if name in exclude:
             continue
-        row = "t"
-        if timeless:
-            cols = [c for c, typ in con.execute(
-                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'analytics' AND table_name = ?"
-                " ORDER BY column_index", [name]).fetchall() if not typ.startswith("TIMESTAMP") and c != "run_id"]
-            row = "row(" + ", ".join(f't."{c}"' for c in cols) + ")"
+        cols = [c for c, typ in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'analytics' AND table_name = ?"
+            " ORDER BY column_index", [name]).fetchall()
+            if c not in ignore_columns and not (timeless and (typ.startswith("TIMESTAMP") or c == "run_id"))]
         rows, digest = con.execute(
-            f'SELECT count(*), coalesce(sum(hash({row})::HUGEINT), 0) FROM analytics."{name}" AS t').fetchone()
+            "SELECT count(*), coalesce(sum(hash(row(" + ", ".join(f't."{c}"' for c in cols) + "))::HUGEINT), 0) "
+            f'FROM analytics."{name}" AS t').fetchone()
         out[name] = ViewChecksum(int(rows), int(digest))
     return out
 

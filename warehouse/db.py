@@ -5,13 +5,17 @@ reader holds the file.  The pipeline therefore writes ``ogi.work.duckdb`` (next 
 after each successful load, atomically replaces ``ogi.duckdb`` with a checkpointed copy
 (copy to a temp file in the same directory, then ``os.replace``).  An analyst holding the old file
 open keeps reading the old inode -- old state, never a mix -- and never makes the run fail.
-Writer exclusivity between pipeline runs is a ``fcntl.flock`` on ``<work>.lock``.
+Writer exclusivity between pipeline runs is a ``fcntl.flock`` on ``<work>.lock``.  The lock file names its
+holder (``<pid> [<run id>]``) and is emptied on a clean close, so a holder that was killed (the kernel drops
+its flock, not the file's contents) is recognised by the next writer, logged, and its run marked interrupted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
+import logging
 import os
 import shutil
 import tempfile
@@ -21,7 +25,11 @@ from pathlib import Path
 
 import duckdb
 
+from ogi.killpoints import killpoint
 from warehouse import schema
+
+
+log = logging.getLogger("ogi.warehouse")
 
 
 class WarehouseLocked(Exception):
@@ -86,6 +94,11 @@ class Warehouse:
         self._lock_fd = lock_fd
         self._tx_open = False
 
+    def note_run(self, run_id: str) -> None:
+        """Name the run in the lock file, so that if this process is killed the next writer knows which run died."""
+        if self._lock_fd is not None:
+            _write_holder(self._lock_fd, f"{os.getpid()} {run_id}")
+
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
@@ -93,6 +106,7 @@ class Warehouse:
             self.con.close()
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):
+                os.ftruncate(self._lock_fd, 0)  # a clean close: the next writer finds no stale holder
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                 os.close(self._lock_fd)
             self._lock_fd = None
@@ -156,6 +170,7 @@ class Warehouse:
         os.close(fd)
         try:
             shutil.copyfile(self.work_path, tmp)
+            killpoint("publish.copied")
             os.chmod(tmp, 0o644)
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
@@ -170,23 +185,64 @@ class Warehouse:
         return target
 
 
-def _acquire_lock(path: Path, timeout_s: float) -> int:
+@dataclasses.dataclass(frozen=True)
+class StaleHolder:
+    """What the lock file said when this writer took the lock over from a process that never closed it."""
+
+    pid: int | None
+    run_id: str | None
+
+
+def _write_holder(fd: int, text: str) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{text}\n".encode(), 0)
+
+
+def _read_holder(fd: int) -> StaleHolder | None:
+    words = os.pread(fd, 256, 0).decode("ascii", "replace").split()
+    if not words:
+        return None
+    return StaleHolder(int(words[0]) if words[0].isdigit() else None, words[1] if len(words) > 1 else None)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _acquire_lock(path: Path, timeout_s: float) -> tuple[int, StaleHolder | None]:
+    """The flock, and the holder the lock file still names if its last holder died without closing it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + max(0.0, timeout_s)
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-            return fd
         except BlockingIOError:
             if time.monotonic() >= deadline:
+                holder = _read_holder(fd)
                 os.close(fd)
+                orphan = (f"; the lock file names pid {holder.pid}, which is not running: a process it started "
+                          "still holds the lock" if holder and not _pid_alive(holder.pid) else "")
                 raise WarehouseLocked(
-                    f"warehouse {path.with_suffix('')} is locked by another run (waited {timeout_s:g}s)"
+                    f"warehouse {path.with_suffix('')} is locked by another run (waited {timeout_s:g}s){orphan}"
                 ) from None
             time.sleep(0.05)
+            continue
+        stale = _read_holder(fd)
+        if stale is not None:  # the kernel dropped a dead holder's flock; its contents say who it was
+            gone = "which is no longer running" if not _pid_alive(stale.pid) else "which no longer holds it"
+            log.warning("warehouse %s: taking over the lock left by pid %s%s, %s (killed?)", path.with_suffix(""),
+                        stale.pid, f" (run {stale.run_id})" if stale.run_id else "", gone)
+        _write_holder(fd, str(os.getpid()))
+        return fd, stale
 
 
 def open_writer(db_path: str | Path, timeout_s: float = 30.0, *, migrate_to: int | None = None) -> Warehouse:
@@ -197,8 +253,10 @@ def open_writer(db_path: str | Path, timeout_s: float = 30.0, *, migrate_to: int
     """
     from warehouse import analytics  # views depend on the schema module; import late
 
+    from warehouse import runlog
+
     db_path = Path(db_path)
-    fd = _acquire_lock(lock_path(db_path), timeout_s)
+    fd, stale = _acquire_lock(lock_path(db_path), timeout_s)
     try:
         wpath = work_path(db_path)
         if not wpath.exists() and db_path.exists():
@@ -207,8 +265,10 @@ def open_writer(db_path: str | Path, timeout_s: float = 30.0, *, migrate_to: int
         schema.migrate(con, migrate_to)
         if migrate_to is None or migrate_to >= schema.LATEST_VERSION:
             _ensure_objects(con, analytics)
+            runlog.mark_interrupted(con, stale)
         return Warehouse(db_path, con, fd)
     except BaseException:
+        os.ftruncate(fd, 0)
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
         raise

@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from extractors.model import Report
+from ogi.killpoints import killpoint
 from warehouse.crosscheck import run_checks
 from warehouse.db import Warehouse, crash_point
 from warehouse.identity import classify_issuer
@@ -491,6 +492,7 @@ def _write_batch(wh: Warehouse, run: RunInput, b: _Batch, result: LoadResult) ->
         _insert(wh, "sections", t["sections"])
         _insert(wh, "facts", t["facts"])
         crash_point("after_facts")
+        killpoint("load.rows")
         _insert(wh, "findings", t["findings"])
         _upsert_reports(wh, t["reports"])
         enqueued = enqueue_many(
@@ -864,6 +866,7 @@ def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_afte
         result.baseline = {a["portal_id"]: a["payload"] for a in items}
         result.alerts_enqueued += _portal_unreachable(wh, run, unreachable_after)
         crash_point("before_final_commit")
+        killpoint("load.final")
         result.timings["finalize_s"] = time.perf_counter() - t2
         result.timings["total_s"] = time.perf_counter() - t0
         wh.execute(

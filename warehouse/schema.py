@@ -118,7 +118,7 @@ _M1 = Migration(
                 C("started_at", "TIMESTAMP", "When the run started (flow clock)."),
                 C("finished_at", "TIMESTAMP", "When the load of the run committed."),
                 C("as_of", "DATE", "The date deadlines were judged against (late / missing)."),
-                C("status", "VARCHAR", "running | ok | failed."),
+                C("status", "VARCHAR", "running | ok | failed | interrupted (its process died; marked by the next run)."),
                 C("error", "VARCHAR", "Why the run failed, if it did."),
                 C("portals", "INTEGER", "Portals in the run."),
                 C("portals_failed", "INTEGER", "Portals whose crawl failed entirely."),

@@ -126,7 +126,8 @@ def test_progress_bar_goes_to_stderr(sample_portal, sample_registry, fast_crawl_
 
 async def test_sync_wrapper_works_inside_a_running_event_loop(sample_portal, sample_registry, fast_crawl_settings, tmp_path):
     results = crawl_portals(load_registry(sample_registry)[:1], Archive(tmp_path / "a"), fast_crawl_settings, progress=False)
-    assert results[0].ok and len(results[0].documents) == len(sample_portal.expected_reports("qinghe")) + 1
+    assert results[0].ok and len(results[0].documents) == (len(sample_portal.expected_reports("qinghe")) + 1
+                                                     + len(sample_portal.lookalike_urls("qinghe")))
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -25,7 +25,7 @@ def test_ogi_crawl_prints_a_summary_and_fills_the_archive(sample_portal, sample_
     archive = tmp_path / "arch"
     result = CliRunner().invoke(app, ["crawl", "--portals", str(sample_registry), "--archive", str(archive), "--no-progress"])
     assert result.exit_code == 0, result.output
-    n = len(sample_portal.expected_reports())
+    n = len(sample_portal.expected_reports()) + len(sample_portal.lookalike_urls())  # lookalikes are fetched too
     assert "sample-hanweb-yunxi" in result.output and "portals_failed=0" in result.output
     assert f"documents={n + 2}" in result.output  # + the PDF and DOCX attachments
     with Archive(archive) as a:
@@ -69,7 +69,8 @@ def test_ogi_portals_check_table(sample_portal, sample_registry, tmp_path, monke
     assert "4 of 5 portals reachable with report links; check: sample-vsb-shimen" in result.output
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:]]
             for line in result.output.splitlines() if line.startswith("│ sample-")}
-    expected = {p: len(sample_portal.expected_reports(p)) for p in sample_portal.portal_ids()}
+    expected = {p: len(sample_portal.expected_reports(p)) + len(sample_portal.lookalike_urls(p))
+                for p in sample_portal.portal_ids()}
     for pid in ("sample-trs-qinghe", "sample-hanweb-yunxi", "sample-gkmlpt-nanling", "sample-generic-dongshan"):
         reachable, cms, links = rows[pid][:3]
         assert reachable == "yes" and cms == pid.split("-")[1]

@@ -21,7 +21,7 @@ RUN_LOG_VIEWS = frozenset({"runs", "portal_runs", "report_checks"})
 #: Columns saying *when* (in which run) a row was seen or loaded: two clean runs made at different times differ
 #: there and nowhere else, so comparisons of a killed-and-rerun warehouse with a clean one leave them out
 #: (``ignore_columns=RUN_TIME_COLUMNS``).  Any other column (values, statuses, URLs, revisions) must be equal.
-RUN_TIME_COLUMNS = frozenset({"run_id", "first_seen_at", "last_seen_at", "last_changed_at", "last_run_at", "loaded_at"})
+RUN_TIME_COLUMNS = frozenset({"run_id", "fetched_at", "first_seen_at", "last_seen_at", "last_changed_at", "last_run_at", "loaded_at"})
 
 
 @dataclass(frozen=True)

@@ -647,8 +647,11 @@ def _baseline_portals(wh: Warehouse, run: RunInput) -> set[str]:
     ok = sorted({c.portal_id for c in run.crawls if c.ok})
     if not ok:
         return set()
+    # only runs whose load completed count: a run killed between load batches committed portal_runs rows but
+    # never its baseline items (they are enqueued with the final batch), so its portals are still on their first night
     seen = {r[0] for r in wh.execute(
-        "SELECT DISTINCT portal_id FROM portal_runs WHERE ok AND run_id <> ? AND portal_id IN (SELECT unnest(?::VARCHAR[]))",
+        "SELECT DISTINCT p.portal_id FROM portal_runs p JOIN runs r ON r.run_id = p.run_id"
+        " WHERE p.ok AND r.status = 'ok' AND p.run_id <> ? AND p.portal_id IN (SELECT unnest(?::VARCHAR[]))",
         [run.run_id, ok]).fetchall()}
     return set(ok) - seen
 

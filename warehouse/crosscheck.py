@@ -247,22 +247,28 @@ def _alertable(con, as_of: dt.date, late: list[tuple], missing: list[tuple]) -> 
     - a missing report (agency, year) is alerted when its deadline passes after the portal's first successful
       run, judged with the run's ``as_of``; a deadline that had passed before then is a historical gap.
     """
-    first = {pid: (run_id, first_as_of) for pid, run_id, first_as_of in con.execute(
-        """SELECT pr.portal_id, arg_min(pr.run_id, pr.started_at),
-                  arg_min(coalesce(r.as_of, CAST(pr.started_at AS DATE)), pr.started_at)
-           FROM portal_runs pr LEFT JOIN runs r USING (run_id) WHERE pr.ok GROUP BY pr.portal_id""").fetchall()}
+    # the portal's first *completed* successful run (a killed run may have committed some load batches; what it
+    # loaded is still history) and when it started; the running load counts as completed here
+    first = {pid: (first_as_of, started) for pid, first_as_of, started in con.execute(
+        """SELECT pr.portal_id, arg_min(coalesce(r.as_of, CAST(pr.started_at AS DATE)), pr.started_at),
+                  min(coalesce(r.started_at, pr.started_at))
+           FROM portal_runs pr LEFT JOIN runs r USING (run_id)
+           WHERE pr.ok AND (r.status IS NULL OR r.status IN ('ok', 'running')) AND pr.run_id NOT IN
+                 (SELECT run_id FROM runs WHERE status = 'interrupted')
+           GROUP BY pr.portal_id""").fetchall()}
     first_seen: dict = {}
     alerted: set = set()
     if late:
         ids = sorted({r[0] for r in late})
         first_seen = dict(con.execute(
-            "SELECT report_id, first_seen_run FROM reports WHERE report_id IN (SELECT unnest(?::VARCHAR[]))",
-            [ids]).fetchall())
+            "SELECT rep.report_id, r.started_at FROM reports rep JOIN runs r ON r.run_id = rep.first_seen_run"
+            " WHERE rep.report_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall())
         alerted = {r[0] for r in con.execute(
             "SELECT DISTINCT report_id FROM alerts WHERE kind = 'late_report' AND report_id IN (SELECT unnest(?::VARCHAR[]))",
             [ids]).fetchall()}
-    late = [r for r in late if r[0] not in alerted and r[3] in first and first_seen.get(r[0]) != first[r[3]][0]]
-    missing = [m for m in missing if m[0] in first and m[6] >= first[m[0]][1]]
+    late = [r for r in late if r[0] not in alerted and r[3] in first
+            and (first_seen.get(r[0]) is None or first_seen[r[0]] > first[r[3]][1])]
+    missing = [m for m in missing if m[0] in first and m[6] >= first[m[0]][0]]
     return late, missing
 
 

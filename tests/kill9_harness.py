@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OGI = Path(sys.executable).parent / "ogi"
 
 # the sample portal's fast settings (as in tests/test_flows.py)
-FAST_CONFIG = ("crawl:\n  polite: false\n  min_delay_s: 0\n  retries: 0\n  backoff_base_s: 0.05\n"
-               "  connect_timeout_s: 2\n  read_timeout_s: 5\nlock_timeout_s: 0.5\n")
+FAST_CONFIG = ("crawl:\n  polite: false\n  min_delay_s: 0\n  retries: 2\n  backoff_base_s: 0.05\n"
+               "  connect_timeout_s: 2\n  read_timeout_s: 20\nlock_timeout_s: 0.5\n")
 
 TAKEOVER = re.compile(r"taking over the lock left by pid (\d+)(?: \(run (\S+)\))?, which is no longer running")
 

@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from warehouse.outbox import enqueue_many
+from warehouse.runlog import first_loaded_runs
 
 DUPLICATE_TEXT_THRESHOLD = 0.9
 SHINGLE = 5
@@ -239,7 +240,8 @@ WHERE NOT EXISTS (SELECT 1 FROM xr_primary c WHERE c.portal_id = p.portal_id AND
 """
 
 
-def _alertable(con, as_of: dt.date, late: list[tuple], missing: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+def _alertable(con, as_of: dt.date, late: list[tuple], missing: list[tuple], run_id: str | None
+               ) -> tuple[list[tuple], list[tuple]]:
     """Only what became late or missing since the portal was added is alerted; history is the baseline.
 
     - a report published late is alerted once (its first late revision), unless it was loaded by the portal's
@@ -247,15 +249,7 @@ def _alertable(con, as_of: dt.date, late: list[tuple], missing: list[tuple]) -> 
     - a missing report (agency, year) is alerted when its deadline passes after the portal's first successful
       run, judged with the run's ``as_of``; a deadline that had passed before then is a historical gap.
     """
-    # the portal's first *completed* successful run (a killed run may have committed some load batches; what it
-    # loaded is still history) and when it started; the running load counts as completed here
-    first = {pid: (first_as_of, started) for pid, first_as_of, started in con.execute(
-        """SELECT pr.portal_id, arg_min(coalesce(r.as_of, CAST(pr.started_at AS DATE)), pr.started_at),
-                  min(coalesce(r.started_at, pr.started_at))
-           FROM portal_runs pr LEFT JOIN runs r USING (run_id)
-           WHERE pr.ok AND (r.status IS NULL OR r.status IN ('ok', 'running')) AND pr.run_id NOT IN
-                 (SELECT run_id FROM runs WHERE status = 'interrupted')
-           GROUP BY pr.portal_id""").fetchall()}
+    first = {pid: (as_of_, started) for pid, (_, as_of_, started) in first_loaded_runs(con, run_id).items()}
     first_seen: dict = {}
     alerted: set = set()
     if late:
@@ -393,7 +387,7 @@ def run_checks(wh, *, as_of: dt.date, run_id: str | None) -> CrossCheckResult:
         """SELECT b.report_id, b.revision, b.url, b.portal_id, b.title, b.pub, b.deadline, b.issuer_type, b.year
            FROM xr_base b JOIN xr_new n ON n.report_id = b.report_id AND n.rule = 'xr.late'"""
     ).fetchall()
-    late, missing = _alertable(con, as_of, late, missing)
+    late, missing = _alertable(con, as_of, late, missing, run_id)
     alerts = [
         dict(
             kind="late_report",

@@ -38,6 +38,7 @@ from warehouse.db import Warehouse, crash_point
 from warehouse.identity import classify_issuer
 from warehouse.inputs import DocumentInput, RunInput
 from warehouse.outbox import enqueue_alert, enqueue_many
+from warehouse.runlog import first_loaded_runs
 
 MAX_DIFF_IN_PAYLOAD = 200
 
@@ -647,12 +648,8 @@ def _baseline_portals(wh: Warehouse, run: RunInput) -> set[str]:
     ok = sorted({c.portal_id for c in run.crawls if c.ok})
     if not ok:
         return set()
-    # only runs whose load completed count: a run killed between load batches committed portal_runs rows but
-    # never its baseline items (they are enqueued with the final batch), so its portals are still on their first night
-    seen = {r[0] for r in wh.execute(
-        "SELECT DISTINCT p.portal_id FROM portal_runs p JOIN runs r ON r.run_id = p.run_id"
-        " WHERE p.ok AND r.status = 'ok' AND p.run_id <> ? AND p.portal_id IN (SELECT unnest(?::VARCHAR[]))",
-        [run.run_id, ok]).fetchall()}
+    first = first_loaded_runs(wh, run.run_id)
+    seen = {pid for pid in ok if pid in first and first[pid][0] != run.run_id}
     return set(ok) - seen
 
 

@@ -34,14 +34,12 @@ class ViewChecksum:
 
 
 def analytics_checksums(con: duckdb.DuckDBPyConnection, *, exclude: frozenset[str] = RUN_LOG_VIEWS,
-                        timeless: bool = False, ignore_columns: frozenset[str] = frozenset()
-                        ) -> dict[str, ViewChecksum]:
+                        ignore_columns: frozenset[str] = frozenset()) -> dict[str, ViewChecksum]:
     """``{view name: checksum}`` for every view (and table) of the ``analytics`` schema but ``exclude``.
 
-    ``timeless``: leave out the columns that say *when* (TIMESTAMP columns: first seen, loaded, fetched) and which
-    run did it (``run_id``), to compare two warehouses built by different runs (a crash and a rerun against one
-    clean run); within one warehouse (rerun idempotence) compare everything.  ``ignore_columns``: leave out the
-    columns of these names wherever they occur.
+    ``ignore_columns``: leave out the columns of these names wherever they occur — :data:`RUN_TIME_COLUMNS` to
+    compare two warehouses built by different runs (a crash and a rerun against one clean run); within one
+    warehouse (rerun idempotence) compare everything.
     """
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' ORDER BY 1").fetchall()]
@@ -49,10 +47,9 @@ def analytics_checksums(con: duckdb.DuckDBPyConnection, *, exclude: frozenset[st
     for name in names:
         if name in exclude:
             continue
-        cols = [c for c, typ in con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'analytics' AND table_name = ?"
-            " ORDER BY column_index", [name]).fetchall()
-            if c not in ignore_columns and not (timeless and (typ.startswith("TIMESTAMP") or c == "run_id"))]
+        cols = [c for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'analytics' AND table_name = ?"
+            " ORDER BY column_index", [name]).fetchall() if c not in ignore_columns]
         rows, digest = con.execute(
             "SELECT count(*), coalesce(sum(hash(row(" + ", ".join(f't."{c}"' for c in cols) + "))::HUGEINT), 0) "
             f'FROM analytics."{name}" AS t').fetchone()

@@ -51,19 +51,20 @@ def mark_interrupted(con: Any, stale: Any = None) -> list[str]:
 
 
 def first_loaded_runs(con: Any, current_run_id: str | None) -> dict[str, tuple[str, dt.date, dt.datetime]]:
-    """Per portal, its first successful run whose load committed: ``(run_id, as_of, started_at)``.
+    """Per portal, its first successful run that completed (status ``ok``): ``(run_id, as_of, started_at)``.
 
-    A portal's first night (one baseline item, history not alerted) lasts until a load covering it commits:
-    a run killed between load batches committed some ``portal_runs`` rows but never its baseline items, so it does
-    not count.  A committed load sets ``finished_at`` (kept when a later kill marks the run interrupted); a failed
-    run sets it too, with status ``failed``.  The run loading now (``current_run_id``) counts.
+    A portal's first night (one baseline item, history not alerted) lasts until a run covering it completes: a
+    run killed between load batches committed some ``portal_runs`` rows but never its baseline items, so it does
+    not count.  ``finished_at`` is no test: a run re-loads what its first load could not read (``unknown_unchanged``)
+    and may be killed in that second load after the first one set ``finished_at``.  The run loading now
+    (``current_run_id``) counts.
     """
     rows = con.execute(
         """SELECT portal_id, arg_min(run_id, s), arg_min(as_of, s), min(s) FROM (
                SELECT pr.portal_id, pr.run_id, coalesce(r.as_of, CAST(pr.started_at AS DATE)) AS as_of,
                       coalesce(r.started_at, pr.started_at) AS s
                FROM portal_runs pr LEFT JOIN runs r ON r.run_id = pr.run_id
-               WHERE pr.ok AND (r.run_id IS NULL OR pr.run_id = ? OR (r.finished_at IS NOT NULL AND r.status <> 'failed')))
+               WHERE pr.ok AND (r.run_id IS NULL OR pr.run_id = ? OR r.status = 'ok'))
            GROUP BY portal_id""",
         [current_run_id],
     ).fetchall()

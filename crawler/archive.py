@@ -295,9 +295,14 @@ class Archive:
         link_text: str | None = None,
         list_date: dt.date | None = None,
         parent_url: str | None = None,
+        confirmed: bool = True,
     ) -> str:
         """Archive one fetched body: blob first, then its fetch-log row and (unless ``update_state`` is
-        False, e.g. for an anti-crawl page) the URL's state.  Returns the sha256."""
+        False, e.g. for an anti-crawl page) the URL's state.  Returns the sha256.
+
+        ``confirmed=False`` (report pages) leaves ``checked_at`` NULL: a report page is confirmed only once its
+        attachments were handled (:meth:`touch` from the crawl), so a crawl killed between the page and its
+        attachments re-reads the page next night instead of trusting an archive that never saw its attachments."""
         fetched_at = fetched_at or utcnow()
         sha = self.store_blob(body)
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
@@ -317,7 +322,7 @@ class Archive:
                            list_date=COALESCE(excluded.list_date, url_state.list_date),
                            parent_url=COALESCE(excluded.parent_url, url_state.parent_url)""",
                     (url, portal_id, kind, sha, status, hdrs.get("etag"), hdrs.get("last-modified"),
-                     hdrs.get("content-type"), _iso(fetched_at), _iso(fetched_at), link_text,
+                     hdrs.get("content-type"), _iso(fetched_at), _iso(fetched_at) if confirmed else None, link_text,
                      list_date.isoformat() if list_date else None, parent_url),
                 )
             self.commit()
@@ -333,15 +338,18 @@ class Archive:
             self.commit()
 
     def touch(self, url: str, *, checked_at: dt.datetime | None = None, headers: Mapping[str, str] | None = None,
-              link_text: str | None = None, list_date: dt.date | None = None, parent_url: str | None = None) -> None:
-        """A 304 confirmed the archived body: refresh the check time (and validators the server resent)."""
+              link_text: str | None = None, list_date: dt.date | None = None, parent_url: str | None = None,
+              confirmed: bool = True) -> None:
+        """A 304 confirmed the archived body: refresh the check time (and validators the server resent).
+
+        ``confirmed=False`` keeps the check time as it was (a report page is confirmed after its attachments)."""
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         with self._lock:
             self._db.execute(
-                """UPDATE url_state SET checked_at=?, etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),
+                """UPDATE url_state SET checked_at=CASE WHEN ? THEN ? ELSE checked_at END, etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),
                        link_text=COALESCE(?, link_text), list_date=COALESCE(?, list_date),
                        parent_url=COALESCE(?, parent_url) WHERE url=?""",
-                (_iso(checked_at or utcnow()), hdrs.get("etag"), hdrs.get("last-modified"), link_text,
+                (confirmed, _iso(checked_at or utcnow()), hdrs.get("etag"), hdrs.get("last-modified"), link_text,
                  list_date.isoformat() if list_date else None, parent_url, url),
             )
             self.commit()

@@ -35,6 +35,7 @@ from crawler.links import decode_html, extract_links, is_attachment_url, is_repo
 from crawler.transport import KeepAliveTransport, env_has_proxy
 from crawler.types import CrawledDocument, PortalCrawl
 from ogi.config import CrawlSettings
+from ogi.killpoints import killpoint
 from ogi.registry import Portal
 
 log = logging.getLogger("ogi.crawler")
@@ -289,22 +290,30 @@ class _Run:
                                                   parent_url=parent_url))
 
     async def report_page(self, link, prior: UrlState | None) -> None:
+        """One report page and its attachments; the page is confirmed in the archive (``checked_at``) only after
+        every attachment it links was handled, so a crawl killed in between re-reads the page next night."""
         f = self.f
         res = await f.fetch(link.url, kind="report_page", link_text=link.text, list_date=link.date)
         self.fetched(res, "report_page", prior, link.text, link.date)
         if res is None:
             return
+        if await self._page_attachments(link, res, prior):
+            f.archive.touch(link.url)
+
+    async def _page_attachments(self, link, res: FetchResult, prior: UrlState | None) -> bool:
+        """Fetch (or report from the archive) the attachments of one report page; False if one failed."""
+        f = self.f
         page_changed = body_changed(res, res.prior)  # a changed report page revalidates all its attachments
         if not page_changed and prior is not None and prior.checked_at is not None:
             # same body, same links, and every attachment it links succeeded last time (else the page would have
-            # been marked unchecked): its attachments are the archive's children — no need to read the body again
-            await self.archived_attachments(link)
-            return
+            # been left unchecked): its attachments are the archive's children — no need to read the body again
+            return await self.archived_attachments(link)
         body = res.body if res.body is not None else f.archive.get(res.sha256)
         if not _may_link_attachments(body):
-            return  # no attachment-like link anywhere in the page: skip parsing (most report pages)
+            return True  # no attachment-like link anywhere in the page: skip parsing (most report pages)
         doc = parse_html(decode_html(body, res.content_type)[0])
         del body
+        ok = True
         for a in extract_links(doc, res.final_url):
             if not is_attachment_url(a.url) or a.url in self.seen_attachments:
                 continue
@@ -313,24 +322,30 @@ class _Run:
                 f.fail(a.url, "offsite", f"attachment on a host outside allowed_hosts (linked from {res.url})")
                 continue
             prior_a = self.priors.get(a.url) or f.archive.latest(a.url)
-            await self.attachment(a.url, a.text or link.text, link.date, res.url, prior_a, parent_changed=page_changed)
+            ok &= await self.attachment(a.url, a.text or link.text, link.date, res.url, prior_a,
+                                        parent_changed=page_changed)
+        return ok
 
     async def attachment(self, url: str, text: str | None, list_date, parent_url: str, prior: UrlState | None, *,
-                         parent_changed: bool) -> None:
+                         parent_changed: bool) -> bool:
         """One attachment of a report page: reported from the archive when the plan allows, else fetched."""
         known = prior is not None and bool(prior.sha256) and self.f.archive.has(prior.sha256)
         if known and not parent_changed and not self.plan.wants(url):
             self.from_archive(prior, "attachment", text, list_date, parent_url)
-            return
+            return True
+        killpoint("crawl.attachment")
         res = await self.f.fetch(url, kind="attachment", link_text=text, list_date=list_date, parent_url=parent_url)
         self.fetched(res, "attachment", prior if known else None, text, list_date, parent_url)
         if res is None:
             # a page reported from the archive only knows attachments that once succeeded: check it next run
             self.f.archive.mark_unchecked(parent_url)
+            return False
+        return True
 
-    async def archived_attachments(self, link) -> None:
+    async def archived_attachments(self, link) -> bool:
         """The archived attachments of a report page that was not re-requested: each is reported unchanged, or
         re-requested on its own when the plan says so."""
+        ok = True
         for child in self.f.archive.children(link.url):
             if child.url in self.seen_attachments:
                 continue
@@ -339,8 +354,9 @@ class _Run:
                 self.f.fail(child.url, "offsite",
                             f"attachment on a host outside allowed_hosts (linked from {link.url})")
                 continue
-            await self.attachment(child.url, child.link_text or link.text, link.date, link.url, child,
-                                  parent_changed=False)
+            ok &= await self.attachment(child.url, child.link_text or link.text, link.date, link.url, child,
+                                        parent_changed=False)
+        return ok
 
 
 def _archived_doc(portal: Portal, prior: UrlState, kind: str, *, link_text=None, list_date=None,

@@ -232,7 +232,7 @@ class Fetcher:
                     self._record(url, kind, 304, sha=prior.sha256, attempts=attempts, elapsed_ms=elapsed,
                                  headers=resp_headers, conditional=True)
                     self.archive.touch(url, headers=resp_headers, link_text=link_text, list_date=list_date,
-                                       parent_url=parent_url)
+                                       parent_url=parent_url, confirmed=kind != "report_page")
                     return FetchResult(url, final_url, 304, None, resp_headers, prior.sha256, True, prior,
                                        prior.content_type)
                 self.crawl.requests += 1
@@ -255,7 +255,8 @@ class Fetcher:
                         sha = await _maybe_thread(
                             self.archive.put, url, body, portal_id=self.portal.id, kind=kind, status=status,
                             headers=resp_headers, attempts=attempts, elapsed_ms=elapsed, conditional=is_conditional,
-                            link_text=link_text, list_date=list_date, parent_url=parent_url)
+                            link_text=link_text, list_date=list_date, parent_url=parent_url,
+                            confirmed=kind != "report_page")  # confirmed by the crawl after its attachments
                     except (OSError, sqlite3.Error) as e:  # disk full, read-only archive: not a network problem
                         raise FetchError("archive_write", f"body not archived, so not used: {type(e).__name__}: {e}",
                                          status=status, transient=False) from None

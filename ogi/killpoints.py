@@ -8,6 +8,7 @@ production) a call costs one environment lookup.
 The points (one line each, named ``stage.what``):
 
 - ``crawl.archived``   crawler/archive.py, after a fetched body and its index row are written
+- ``crawl.attachment`` crawler/crawl.py, a report page archived, before one of its attachments is requested
 - ``extract.document`` flows/pipeline.py, after each document of a portal is extracted
 - ``run.begun``        flows/tasks.py, after the run row is committed as ``running``
 - ``load.rows``        warehouse/load.py, inside a batch transaction, after its facts are inserted

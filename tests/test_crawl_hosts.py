@@ -112,8 +112,9 @@ def test_retry_after_pauses_the_host_for_every_portal(sample_portal, fast_crawl_
     t503 = next(q.t for q in log if q.status == 503)
     # Retry-After (capped at backoff_max_s = 0.4 s): nothing else starts on the host, from either portal, meanwhile
     during = [q for q in log if t503 < q.started < t503 + 0.35]
-    # (at most the request the other slot had already sent when the 503 came back)
-    assert len(during) <= 1, [(q.path, round(q.started - t503, 3)) for q in during]
+    # (at most what the other slot sent between the server answering 503 and the client reading it: one request,
+    # two on a loaded machine; without the shared pause both slots go on at loopback speed, dozens in 0.35 s)
+    assert len(during) <= 2, [(q.path, round(q.started - t503, 3)) for q in during]
     assert any(q.portal == "sample-gkmlpt-nanling" and q.t > t503 for q in log)
 
 

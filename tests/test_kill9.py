@@ -127,3 +127,17 @@ def test_a_killed_publication_never_tears_the_snapshot(seq):
     assert seq["temps"]["publish"]
     # … which the next publication removed, replacing the snapshot whole
     assert seq["published"]["alerts"] and seq["temps"]["complete"] == []
+
+
+def test_a_crawl_killed_between_a_page_and_its_attachment_fetches_the_attachment_next_run(seq):
+    """The page is archived, its attachment never requested: the next run gets a 304 for the page, and must still
+    read it for its attachments (a page is confirmed only after them) — else the report is lost for good."""
+    lab, clean = seq["lab"], seq["clean"]
+    proj = lab.project("attachment")
+    killed = lab.run(proj, kill_at="crawl.attachment:1")
+    assert killed.killed, killed.stderr[-2000:]
+    done = lab.run(proj)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert report_counts(proj.db) == report_counts(clean.db)
+    assert differences(file_checksums(clean.db, ignore_columns=RUN_TIME_COLUMNS),
+                       file_checksums(proj.db, ignore_columns=RUN_TIME_COLUMNS)) == {}

@@ -130,12 +130,15 @@ def free_port(preferred: int | None = None) -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes the child get SIGTERM when this process dies, even by SIGKILL (Linux).
+def _die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get ``sig`` when this process dies, even by SIGKILL (Linux).
 
     Without it a server started by a run that was killed (``kill -9``, the OOM killer) lives on, one orphan
     (~200 MB) per crashed night.  ``PR_SET_PDEATHSIG`` fires when the *thread* that forked the child ends,
-    so servers are started from the main thread only (``ogi run|serve`` do).
+    so servers are started from the main thread only (``ogi run|serve`` do).  The one-run ephemeral API gets
+    SIGKILL: uvicorn defers a SIGTERM until its start-up (Prefect's imports and migrations) is over, which on a
+    loaded machine outlived the 15 s the kill -9 suite allows; its SQLite database is crash-safe and it serves
+    nobody else.  ``prefect server start`` (``ogi serve``) gets SIGTERM, so it can stop its own children.
     """
     if not sys.platform.startswith("linux"):
         return None
@@ -145,7 +148,7 @@ def _die_with_parent() -> Callable[[], None] | None:
     parent = os.getpid()
 
     def preexec() -> None:
-        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        libc.prctl(1, sig)  # 1 = PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)
 
@@ -180,7 +183,7 @@ def ephemeral_prefect_server(env: dict[str, str] | None = None, timeout_s: float
            "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
     args = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
             "--port", str(port), "--log-level", "error", "--lifespan", "on"]
-    with _server_process(args, env, port, timeout_s) as api:
+    with _server_process(args, env, port, timeout_s, parent_death_signal=signal.SIGKILL) as api:
         yield api
 
 
@@ -211,7 +214,7 @@ def local_prefect_server(port: int | None = None, timeout_s: float = 90.0) -> It
 
 @contextlib.contextmanager
 def _server_process(args: list[str], env: dict[str, str], port: int, timeout_s: float,
-                    start_new_session: bool = False) -> Iterator[str]:
+                    start_new_session: bool = False, parent_death_signal: int = signal.SIGTERM) -> Iterator[str]:
     """Run a Prefect API server as a child that dies with this process; yield its URL once healthy."""
     import httpx
 
@@ -219,7 +222,8 @@ def _server_process(args: list[str], env: dict[str, str], port: int, timeout_s: 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=start_new_session, preexec_fn=_die_with_parent())
+                                start_new_session=start_new_session,
+                                preexec_fn=_die_with_parent(parent_death_signal))
     api = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + timeout_s

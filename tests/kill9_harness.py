@@ -193,7 +193,7 @@ class Lab:
         done.set()
         watcher.join()
         survivors = _session_members(proc.pid)
-        deadline = time.monotonic() + grace_s  # a child told by SIGTERM that its parent died shuts down
+        deadline = time.monotonic() + grace_s  # a child told by PR_SET_PDEATHSIG that its parent died goes
         while survivors and time.monotonic() < deadline:
             time.sleep(0.1)
             survivors = _session_members(proc.pid)

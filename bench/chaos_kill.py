@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import kill9_harness as harness  # noqa: E402
 
-POINTS = ["run.begun", "crawl.archived:20", "crawl.attachment:1", "extract.document:10", "load.rows", "load.final",
-          "publish.copied", "alerts.sent", "page.written"]
+POINTS = ["run.begun", "crawl.archived:20", "crawl.attachment:1", "extract.document:10", "load.rows", "load.piece:2",
+          "load.final", "publish.copied", "alerts.sent", "page.written"]
 HEAVY_POINTS = ["crawl.archived:1", "crawl.archived:45", "extract.document:1", "extract.document:40"]
 TIMED = [3.0]  # seconds after ogi run's own Prefect server appeared
 HEAVY_TIMED = [0.5, 1.5, 2.5, 4.0, 5.5, 7.0]

@@ -15,12 +15,13 @@ import contextlib
 import copy
 import datetime as dt
 import logging
+import os
 import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
 from ogi.config import Settings, redact_url
@@ -252,21 +253,40 @@ def documents_from_archive(settings: Settings, portal_ids: Iterable[str] | None 
 # ------------------------------------------------------------------------------------------- load
 
 
-def run_input(
-    run_id: str,
-    started_at: dt.datetime,
-    portals: list[Portal],
-    crawls: list[Any],
-    batches: list[ExtractBatch],
-    mode: str,
-) -> Any:
-    from warehouse.inputs import RunInput
+#: Documents to extract per piece (a page and its attachments stay together): with the extraction window
+#: (``flows.tasks``) this bounds how many extracted reports a run holds at once, whatever its size.
+EXTRACT_PIECE = int(os.environ.get("OGI_EXTRACT_PIECE", "200"))
 
-    docs = [d for b in batches for d in b.documents]
-    return RunInput(
-        run_id=run_id, started_at=started_at, portals=portals, crawls=crawls, documents=docs, mode=mode,
-        as_of=dt.date.today(), publications=[x for b in batches for x in b.decisions],
-    )
+
+def extract_pieces(crawl: Any, *, reextract_all: bool = False, size: int | None = None) -> list[Any]:
+    """One portal's crawl cut into pieces of about ``size`` documents to extract, each a ``PortalCrawl``.
+
+    A page and its attachments are one group (the publication stage decides them together); a document the
+    crawler calls unchanged weighs 1/20 (usually not extracted, only decided).  The crawl's fetch log and
+    failures stay with the whole crawl (the run's final load transaction), not with the pieces.
+    """
+    from crawler.types import PortalCrawl
+
+    size = max(1, size or EXTRACT_PIECE)
+    docs = list(crawl.documents)
+    pages = {d.url for d in docs if d.kind != "attachment"}
+    groups: dict[str, list[Any]] = {}
+    for d in docs:
+        key = d.parent_url if d.kind == "attachment" and d.parent_url in pages else d.url
+        groups.setdefault(key, []).append(d)
+    pieces: list[list[Any]] = []
+    cur: list[Any] = []
+    weight = 0.0
+    for g in groups.values():
+        cur.extend(g)
+        weight += sum(1.0 if reextract_all or getattr(d, "status", "changed") != "unchanged" else 0.05 for d in g)
+        if weight >= size:
+            pieces.append(cur)
+            cur, weight = [], 0.0
+    if cur or not pieces:
+        pieces.append(cur)
+    return [PortalCrawl(portal_id=crawl.portal_id, ok=crawl.ok, listing_complete=crawl.listing_complete,
+                        cms=crawl.cms, error=crawl.error, documents=p) for p in pieces]
 
 
 def stored_decisions(wh: Any) -> dict[str, dict[str, tuple]]:
@@ -274,6 +294,105 @@ def stored_decisions(wh: Any) -> dict[str, dict[str, tuple]]:
     from warehouse.load import stored_publications
 
     return stored_publications(wh)
+
+
+class RunStream:
+    """The load side of a run: each extracted piece is loaded as it comes and its reports released.
+
+    What stays for the run summary is one reportless :class:`ExtractBatch` per portal (URLs, crawl status,
+    errors: a few hundred bytes a document), so a first run of 10,000 pages needs no more memory than one of
+    1,000 (``python -m bench.memory``).
+    """
+
+    def __init__(self, wh: Any, settings: Settings | None, run_id: str, started_at: dt.datetime,
+                 portals: list[Portal], mode: str, *, as_of: dt.date | None = None, release: bool = True) -> None:
+        from warehouse.load import RunLoader
+
+        kw = {"unreachable_after": settings.portal_unreachable_after} if settings is not None else {}
+        self.wh, self.settings, self.release = wh, settings, release
+        self.loader = RunLoader(wh, run_id, started_at, mode=mode, as_of=as_of, portals=portals, **kw)
+        self.batches: dict[str, ExtractBatch] = {}
+        self._archive: Any = None
+
+    def add(self, batch: ExtractBatch, *, crawl_ok: bool = True) -> None:
+        """Load one extracted piece (after reading from the archive what the warehouse has never seen)."""
+        redo = self.loader.unknown(batch.documents) if self.settings is not None else []
+        if redo:
+            if self._archive is None:
+                self._archive = open_archive(self.settings)
+            for d in redo:
+                try:
+                    d.report, d.error = extract_document(self._archive.get(d.sha256), d)
+                except Exception as e:  # noqa: BLE001 - a missing blob is this document's problem only
+                    d.error = f"archive: {type(e).__name__}: {e}"[:500]
+            # a page read back only now still goes through the publication stage: a carrier page whose
+            # attachment is missing (a crash between the two fetches) must not be loaded as the report
+            self._archive = _redecide(batch, redo, self.settings, self._archive)
+        self.loader.load(batch.documents, batch.decisions, crawl_ok=crawl_ok)
+        killpoint("load.piece")  # a piece committed, the run's final transaction not yet done
+        if self.release:
+            for d in batch.documents:
+                d.report = None
+        kept = self.batches.get(batch.portal_id)
+        if kept is None:
+            self.batches[batch.portal_id] = ExtractBatch(
+                portal_id=batch.portal_id, documents=list(batch.documents), pending=list(batch.pending),
+                extracted=batch.extracted, unreadable=batch.unreadable, elapsed_s=batch.elapsed_s)
+        else:
+            kept.documents.extend(batch.documents)
+            kept.pending.extend(batch.pending)
+            kept.extracted += batch.extracted
+            kept.unreadable += batch.unreadable
+            kept.elapsed_s += batch.elapsed_s
+
+    def summary_batches(self, portals: list[Portal]) -> list[ExtractBatch]:
+        order = {p.id: i for i, p in enumerate(portals)}
+        return sorted(self.batches.values(), key=lambda b: order.get(b.portal_id, 0))
+
+    def finish(self, crawls: list[Any]) -> Any:
+        """The run's final transaction, then the analyst snapshot."""
+        try:
+            result = self.loader.finish(crawls)
+        finally:
+            if self._archive is not None:
+                _close(self._archive)
+                self._archive = None
+        self.wh.publish()
+        return result
+
+
+def load(wh: Any, ri: Any, settings: Settings | None = None) -> Any:
+    """Load one run held in memory (``RunInput``), then publish the snapshot (tests; a run streams instead).
+
+    Documents the crawler calls unchanged are not extracted; those the warehouse has never seen are extracted
+    from the archive first (:meth:`RunStream.add`).
+    """
+    from warehouse.load import by_portal
+
+    stream = RunStream(wh, settings, ri.run_id, ri.started_at, ri.portals, ri.mode, as_of=ri.as_of, release=False)
+    ok = {c.portal_id: c.ok for c in ri.crawls}
+    decisions: dict[str, list[Any]] = {}
+    for x in ri.publications:
+        decisions.setdefault(x.portal_id, []).append(x)
+    for pid, docs in by_portal(ri.documents).items():
+        stream.add(ExtractBatch(portal_id=pid, documents=docs, decisions=decisions.pop(pid, [])),
+                   crawl_ok=ok.get(pid, False))
+    for pid, rest in decisions.items():
+        stream.add(ExtractBatch(portal_id=pid, documents=[], decisions=rest), crawl_ok=ok.get(pid, False))
+    return stream.finish(ri.crawls)
+
+
+def _redecide(batch: ExtractBatch, redo: list[Any], settings: Settings, archive: Any) -> Any:
+    """Run the publication stage again over pages extracted late (unknown to the warehouse, unchanged to the crawl)."""
+    pages = {d.url for d in redo if d.kind != "attachment"}
+    if not pages:
+        return archive
+    docs = [d for d in batch.documents if d.url in pages or (d.kind == "attachment" and d.parent_url in pages)]
+    b = ExtractBatch(portal_id=batch.portal_id, documents=docs)
+    archive = decide_publications(b, settings, archive, None)
+    decided = {y.url for y in b.decisions}
+    batch.decisions = [x for x in batch.decisions if x.url not in decided] + b.decisions
+    return archive
 
 
 def _warehouse_db() -> Any:
@@ -293,57 +412,6 @@ def open_writer(settings: Settings) -> Any:
         return db.open_writer(settings.db_path, settings.lock_timeout_s)
     except db.WarehouseLocked as e:
         raise RunRefused(str(e) or f"another run holds the warehouse {settings.db_path}") from None
-
-
-def load(wh: Any, ri: Any, settings: Settings | None = None) -> Any:
-    """Load one run (revisions, withdrawals, cross-report checks, outbox rows), then publish the snapshot.
-
-    Documents the crawler calls unchanged are not extracted; if the warehouse has never seen one (a new
-    warehouse over an old archive, or a run that crashed between crawl and load), the loader lists it in
-    ``unknown_unchanged`` and this function extracts those from the archive and loads the run again.
-    """
-    from warehouse.load import load_run
-
-    kw = {"unreachable_after": settings.portal_unreachable_after} if settings is not None else {}
-    result = load_run(wh, ri, **kw)
-    unknown = set(getattr(result, "unknown_unchanged", None) or ())
-    if unknown and settings is not None:
-        archive = open_archive(settings)
-        try:
-            redo = [d for d in ri.documents if d.url in unknown and d.report is None and not d.error]
-            for d in redo:
-                try:
-                    d.report, d.error = extract_document(archive.get(d.sha256), d)
-                except Exception as e:  # noqa: BLE001 - a missing blob is this document's problem only
-                    d.error = f"archive: {type(e).__name__}: {e}"[:500]
-            # a page read back only now still goes through the publication stage: a carrier page whose
-            # attachment is missing (a crash between the two fetches) must not be loaded as the report
-            archive = _redecide(ri, redo, settings, archive)
-        finally:
-            _close(archive)
-        second = load_run(wh, ri, **kw)
-        for name in ("new", "revised", "malformed", "not_parsed", "withdrawn"):
-            getattr(second, name)[:0] = getattr(result, name)
-        second.alerts_enqueued += result.alerts_enqueued
-        result = second
-    wh.publish()
-    return result
-
-
-def _redecide(ri: Any, redo: list[Any], settings: Settings, archive: Any) -> Any:
-    """Run the publication stage again over pages extracted late (unknown to the warehouse, unchanged to the crawl)."""
-    pages = {d.url for d in redo if d.kind != "attachment"}
-    if not pages:
-        return archive
-    by_portal: dict[str, list[Any]] = {}
-    for d in ri.documents:
-        if d.url in pages or (d.kind == "attachment" and d.parent_url in pages):
-            by_portal.setdefault(d.portal_id, []).append(d)
-    for pid, docs in by_portal.items():
-        b = ExtractBatch(portal_id=pid, documents=docs)
-        archive = decide_publications(b, settings, archive, None)
-        ri.publications = [x for x in ri.publications if x.url not in {y.url for y in b.decisions}] + b.decisions
-    return archive
 
 
 # ------------------------------------------------------------------------------------------- alerts
@@ -393,7 +461,8 @@ def run_direct(
     run_id: str | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> "RunSummary":
-    """The whole nightly (or backfill / reprocess) run with no Prefect at all, portal after portal."""
+    """The whole nightly (or backfill / reprocess) run with no Prefect at all: portal after portal, each
+    crawled, then extracted and loaded piece by piece (:func:`extract_pieces`, :class:`RunStream`)."""
     from flows.summary import RunSummary, build_summary
     from warehouse.runlog import begin_run
 
@@ -412,33 +481,40 @@ def run_direct(
         try:
             begin_run(wh, run_id, mode, started)  # in analytics.runs from now on, even if the process is killed
             crawls: list[Any] = []
-            batches: list[ExtractBatch] = []
-            t = time.perf_counter()
-            if mode == "reprocess":
-                batches = reprocess_batches(settings, [p.id for p in portals] if only else None)
-                timings["extract"] = time.perf_counter() - t
-            else:
-                archive = open_archive(settings)
-                try:
+            stream = RunStream(wh, settings, run_id, started, portals, mode)
+            timings.update({"crawl": 0.0, "extract": 0.0, "load": 0.0})
+
+            def extract_and_load(piece: Any, stored: dict | None, crawl_ok: bool) -> None:
+                t = time.perf_counter()
+                b = extract_portal(piece, settings, reextract_all=(mode != "nightly"), years=years, archive=archive,
+                                   stored=stored)
+                timings["extract"] += time.perf_counter() - t
+                t = time.perf_counter()
+                stream.add(b, crawl_ok=crawl_ok)
+                timings["load"] += time.perf_counter() - t
+
+            archive = open_archive(settings)
+            try:
+                if mode == "reprocess":
+                    for piece in reprocess_pieces(settings, [p.id for p in portals] if only else None):
+                        extract_and_load(piece, None, True)
+                else:
+                    stored = stored_decisions(wh)  # before this run stores any
                     for p in portals:
+                        t = time.perf_counter()
                         try:
-                            crawls.append(crawl_one(p, settings, full=(mode == "backfill"), archive=archive))
+                            c = crawl_one(p, settings, full=(mode == "backfill"), archive=archive)
                         except Exception as e:  # noqa: BLE001 - one portal never stops the run
-                            crawls.append(failed_crawl(p, e))
-                    timings["crawl"] = time.perf_counter() - t
-                    t = time.perf_counter()
-                    stored = stored_decisions(wh)
-                    batches = [
-                        extract_portal(c, settings, reextract_all=(mode == "backfill"), years=years, archive=archive,
-                                       stored=stored.get(c.portal_id))
-                        for c in crawls
-                    ]
-                    timings["extract"] = time.perf_counter() - t
-                finally:
-                    _close(archive)
+                            c = failed_crawl(p, e)
+                        crawls.append(c)
+                        timings["crawl"] += time.perf_counter() - t
+                        for piece in extract_pieces(c, reextract_all=(mode == "backfill")):
+                            extract_and_load(piece, stored.get(p.id), c.ok)
+            finally:
+                _close(archive)
             t = time.perf_counter()
-            result = load(wh, run_input(run_id, started, portals, crawls, batches, mode), settings)
-            timings["load"] = time.perf_counter() - t
+            result = stream.finish(crawls)
+            timings["load"] += time.perf_counter() - t
             t = time.perf_counter()
             delivery = deliver_alerts(wh, settings, run_label=f"{mode} {run_id}")
             timings["alerts"] = time.perf_counter() - t
@@ -448,7 +524,8 @@ def run_direct(
     page = write_report_page(settings, timings)
     return build_summary(
         run_id=run_id, mode=mode, started_at=started, settings=settings, portals=portals, crawls=crawls,
-        batches=batches, load_result=result, delivery=delivery, timings=timings, report_page=page,
+        batches=stream.summary_batches(portals), load_result=result, delivery=delivery, timings=timings,
+        report_page=page,
     )
 
 
@@ -462,25 +539,17 @@ def write_report_page(settings: Settings, timings: dict[str, float]) -> Any:
     return page
 
 
-def reprocess_batches(settings: Settings, portal_ids: list[str] | None) -> list[ExtractBatch]:
-    """Group the archive's documents per portal and re-extract all of them (status ``changed``)."""
+def reprocess_pieces(settings: Settings, portal_ids: list[str] | None) -> Iterator[Any]:
+    """The archive's documents per portal, in pieces (:func:`extract_pieces`), to re-extract all of them."""
     from crawler.types import PortalCrawl
 
     docs = documents_from_archive(settings, portal_ids)
-    by_portal: dict[str, list[Any]] = {}
+    per_portal: dict[str, list[Any]] = {}
     for d in docs:
-        by_portal.setdefault(d.portal_id, []).append(d)
-    archive = open_archive(settings)
-    try:
-        return [
-            extract_portal(
-                PortalCrawl(portal_id=pid, ok=True, listing_complete=False, documents=ds),
-                settings, reextract_all=True, archive=archive,
-            )
-            for pid, ds in sorted(by_portal.items())
-        ]
-    finally:
-        _close(archive)
+        per_portal.setdefault(d.portal_id, []).append(d)
+    for pid, ds in sorted(per_portal.items()):
+        yield from extract_pieces(PortalCrawl(portal_id=pid, ok=True, listing_complete=False, documents=ds),
+                                  reextract_all=True)
 
 
 def _one_line(e: BaseException) -> str:

@@ -1,7 +1,7 @@
 """Thin Prefect task wrappers around :mod:`flows.pipeline`, and the run body the three flows share.
 
-Tasks are coarse on purpose (one crawl task per portal, one extraction task per portal batch, one load,
-one alert delivery): per-URL tasks would cost ~10 ms of engine overhead each (docs/operations.md).
+Tasks are coarse on purpose (one crawl task per portal, one extraction task per piece of a portal, one final
+load, one alert delivery): per-URL tasks would cost ~10 ms of engine overhead each (docs/operations.md).
 Large arguments are wrapped in ``quote()`` so Prefect does not walk thousands of documents looking for
 futures, and no task caches (``NO_CACHE``): every run must look at the portals again.
 """
@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED
+from concurrent.futures import wait as futures_wait
+from dataclasses import dataclass
 import sys
 import time
 from typing import Any, Iterable
@@ -20,7 +24,6 @@ prefect_env_defaults()
 
 from prefect import get_run_logger, task  # noqa: E402 - after the env defaults, on purpose
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.futures import as_completed  # noqa: E402
 from prefect.states import Failed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
@@ -33,6 +36,9 @@ from warehouse.runlog import begin_run  # noqa: E402
 
 #: How many portals are crawled (and extracted) at once; each crawl also keeps its own per-host limits.
 PORTAL_CONCURRENCY = int(os.environ.get("OGI_PORTAL_CONCURRENCY", "4"))
+#: Extraction tasks submitted and not yet loaded; with ``pipeline.EXTRACT_PIECE`` documents each, this bounds
+#: how many extracted reports a run holds at once (``python -m bench.memory``).
+EXTRACT_WINDOW = max(1, int(os.environ.get("OGI_EXTRACT_WINDOW", str(PORTAL_CONCURRENCY))))
 
 
 def task_runner() -> ThreadPoolTaskRunner:
@@ -77,15 +83,11 @@ def extract_portal_task(
     return pipeline.extract_portal(crawl, settings, reextract_all=reextract_all, years=years, stored=stored)
 
 
-@task(name="reprocess-archive", cache_policy=NO_CACHE)
-def reprocess_task(settings: Settings, portal_ids: list[str] | None) -> list[ExtractBatch]:
-    return pipeline.reprocess_batches(settings, portal_ids)
-
-
 @task(name="load", cache_policy=NO_CACHE)
-def load_task(wh: Any, ri: Any, settings: Settings) -> Any:
-    """Revisions, withdrawals, cross-report checks and outbox rows, then the analyst snapshot."""
-    return pipeline.load(wh, ri, settings)
+def load_task(stream: Any, crawls: list[Any]) -> Any:
+    """The run's final load transaction (fetch log, withdrawals, cross-report checks, coverage and baseline
+    alerts, the run row; the pieces were loaded as they were extracted), then the analyst snapshot."""
+    return stream.finish(crawls)
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
@@ -106,7 +108,7 @@ def _progress(msg: str) -> None:
         print(f"  {redact_url(msg)}", file=sys.stderr, flush=True)
 
 
-def _failed_batch(crawl: Any) -> ExtractBatch:
+def _failed_batch(piece: Any) -> ExtractBatch:
     """The extraction task crashed: keep the documents (so nothing is called withdrawn), record why."""
     from warehouse.inputs import DocumentInput
 
@@ -114,9 +116,68 @@ def _failed_batch(crawl: Any) -> ExtractBatch:
         DocumentInput(portal_id=d.portal_id, url=d.url, sha256=d.sha256, fetched_at=d.fetched_at,
                       crawl_status="unchanged", kind=d.kind, error=None, link_text=d.link_text,
                       list_date=d.list_date, parent_url=d.parent_url)
-        for d in crawl.documents
+        for d in piece.documents
     ]
-    return ExtractBatch(portal_id=crawl.portal_id, documents=docs, unreadable=0)
+    return ExtractBatch(portal_id=piece.portal_id, documents=docs, unreadable=0)
+
+
+@dataclass(slots=True)
+class _Piece:
+    crawl_ok: bool
+    piece: Any  # crawler.types.PortalCrawl: some documents of one portal
+    stored: dict | None
+    future: Any = None
+
+
+class _ExtractWindow:
+    """Extraction tasks for the pieces of the crawled portals, at most ``EXTRACT_WINDOW`` in flight.
+
+    A piece is loaded (oldest first) as soon as its task is done and its reports are released, so memory is
+    bounded by the window, not by the run; meanwhile crawls and other pieces go on in the task runner.
+    """
+
+    def __init__(self, stream: pipeline.RunStream, settings: Settings, mode: str, years: list[int] | None,
+                 timings: dict[str, float]) -> None:
+        self.stream, self.settings, self.mode, self.years, self.timings = stream, settings, mode, years, timings
+        self.queue: deque[_Piece] = deque()
+        self.inflight: deque[_Piece] = deque()
+
+    def add(self, pieces: Iterable[Any], crawl_ok: bool, stored: dict | None) -> None:
+        self.queue.extend(_Piece(crawl_ok, p, stored) for p in pieces)
+        self._submit()
+
+    def _submit(self) -> None:
+        while self.queue and len(self.inflight) < EXTRACT_WINDOW:
+            p = self.queue.popleft()
+            p.future = extract_portal_task.submit(
+                p.piece.portal_id, quote(p.piece), self.settings, reextract_all=(self.mode != "nightly"),
+                years=self.years, stored=quote(p.stored))
+            self.inflight.append(p)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.queue or self.inflight)
+
+    def waiting_on(self) -> list[Any]:
+        return [self.inflight[0].future.wrapped_future] if self.inflight else []
+
+    def load_ready(self, block: bool = False) -> None:
+        """Load the finished pieces at the head of the window (``block``: wait for the oldest one)."""
+        while self.inflight and (block or self.inflight[0].future.wrapped_future.done()):
+            block = False
+            p = self.inflight.popleft()
+            try:
+                batch = p.future.result()
+            except Exception as e:  # noqa: BLE001 - keep the portal's documents, record why
+                get_run_logger().warning("extraction of %s failed: %s", p.piece.portal_id, pipeline.format_exception(e))
+                batch = _failed_batch(p.piece)
+            self.timings["extract"] += batch.elapsed_s
+            p.future = p.piece = None  # nothing else holds the task's result: released once loaded
+            t = time.perf_counter()
+            self.stream.add(batch, crawl_ok=p.crawl_ok)
+            self.timings["load"] += time.perf_counter() - t
+            del batch
+            self._submit()
 
 
 def run_flow_body(
@@ -127,7 +188,7 @@ def run_flow_body(
     only: Iterable[str] | None = None,
     years: Iterable[int] | None = None,
 ) -> RunSummary | Any:
-    """Registry → (crawl → extract per portal, concurrently) → load → alerts → summary artifact."""
+    """Registry → (crawl per portal → extract per piece, concurrently) → load each piece → finish → alerts → summary."""
     logger = get_run_logger()
     try:
         settings = Settings.load(db=db, portals=portals)
@@ -156,51 +217,48 @@ def run_flow_body(
         try:
             begin_run(wh, run_id, mode, started)  # in analytics.runs from now on, even if the process is killed
             crawls: list[Any] = []
-            batches: list[ExtractBatch] = []
+            stream = pipeline.RunStream(wh, settings, run_id, started, portal_list, mode)
+            timings.update({"crawl": 0.0, "extract": 0.0, "load": 0.0})
+            window = _ExtractWindow(stream, settings, mode, years_l, timings)
             t = time.perf_counter()
             if mode == "reprocess":
-                batches = reprocess_task(settings, list(only) if only else None)
-                timings["extract"] = time.perf_counter() - t
+                for piece in pipeline.reprocess_pieces(settings, list(only) if only else None):
+                    window.add([piece], True, None)
+                    window.load_ready(block=len(window.inflight) >= EXTRACT_WINDOW)
             else:
                 stored = pipeline.stored_decisions(wh)  # read here: the extraction tasks run in other threads
-                by_task = {}
                 crawl_task = crawl_portal_task.with_options(timeout_seconds=portal_timeout_s())
+                pending = {}
                 for p in portal_list:
                     fut = crawl_task.submit(p, settings, full=(mode == "backfill"))
-                    by_task[fut.task_run_id] = (p, fut)
-                ext_futs = []
-                crawl_end = t
-                for fut in as_completed([f for _, f in by_task.values()]):
-                    p, _ = by_task[fut.task_run_id]
-                    try:
-                        c = fut.result()
-                    except Exception as e:  # noqa: BLE001 - retries exhausted: record the portal as failed
-                        err = pipeline.format_exception(e)
-                        logger.warning("portal %s failed: %s", p.id, err)
-                        c = pipeline.failed_crawl(p, err)
-                    crawls.append(c)
-                    crawl_end = time.perf_counter()
-                    _progress(f"crawled {p.id}: " + (f"{len(c.documents)} documents, {c.requests} requests"
-                                                     if c.ok else f"FAILED ({c.error})"))
-                    ext_futs.append((c, extract_portal_task.submit(
-                        p.id, quote(c), settings, reextract_all=(mode == "backfill"), years=years_l,
-                        stored=quote(stored.get(p.id)))))
-                timings["crawl"] = crawl_end - t
-                for c, f in ext_futs:
-                    try:
-                        batches.append(f.result())
-                    except Exception as e:  # noqa: BLE001 - keep the portal's documents, record why
-                        err = pipeline.format_exception(e)
-                        logger.warning("extraction of %s failed: %s", c.portal_id, err)
-                        batches.append(_failed_batch(c))
-                timings["extract"] = time.perf_counter() - crawl_end
+                    pending[fut.task_run_id] = (p, fut)
+                while pending:
+                    done, _ = futures_wait([f.wrapped_future for _, f in pending.values()] + window.waiting_on(),
+                                           return_when=FIRST_COMPLETED)
+                    for key, (p, fut) in list(pending.items()):
+                        if not fut.wrapped_future.done():
+                            continue
+                        del pending[key]
+                        try:
+                            c = fut.result()
+                        except Exception as e:  # noqa: BLE001 - retries exhausted: record the portal as failed
+                            err = pipeline.format_exception(e)
+                            logger.warning("portal %s failed: %s", p.id, err)
+                            c = pipeline.failed_crawl(p, err)
+                        crawls.append(c)
+                        _progress(f"crawled {p.id}: " + (f"{len(c.documents)} documents, {c.requests} requests"
+                                                         if c.ok else f"FAILED ({c.error})"))
+                        window.add(pipeline.extract_pieces(c, reextract_all=(mode == "backfill")), c.ok,
+                                   stored.get(p.id))
+                    window.load_ready()
+                timings["crawl"] = time.perf_counter() - t
                 order = {p.id: i for i, p in enumerate(portal_list)}
                 crawls.sort(key=lambda c: order.get(c.portal_id, 0))
-                batches.sort(key=lambda b: order.get(b.portal_id, 0))
+            while window.busy:
+                window.load_ready(block=True)
             t = time.perf_counter()
-            ri = pipeline.run_input(run_id, started, portal_list, crawls, batches, mode)
-            result = load_task(quote(wh), quote(ri), settings)
-            timings["load"] = time.perf_counter() - t
+            result = load_task(quote(stream), quote(crawls))
+            timings["load"] += time.perf_counter() - t
             t = time.perf_counter()
             delivery = alerts_task(quote(wh), settings, f"{mode} {run_id}")
             timings["alerts"] = time.perf_counter() - t
@@ -211,7 +269,8 @@ def run_flow_body(
     page = pipeline.write_report_page(settings, timings)
     summary = build_summary(
         run_id=run_id, mode=mode, started_at=started, settings=settings, portals=portal_list, crawls=crawls,
-        batches=batches, load_result=result, delivery=delivery, timings=timings, report_page=page,
+        batches=stream.summary_batches(portal_list), load_result=result, delivery=delivery, timings=timings,
+        report_page=page,
     )
     publish_summary(summary)
     publish_page_link(summary)

@@ -12,6 +12,7 @@ The points (one line each, named ``stage.what``):
 - ``extract.document`` flows/pipeline.py, after each document of a portal is extracted
 - ``run.begun``        flows/tasks.py, after the run row is committed as ``running``
 - ``load.rows``        warehouse/load.py, inside a batch transaction, after its facts are inserted
+- ``load.piece``       flows/pipeline.py (RunStream.add), after one extracted piece is committed, before the next
 - ``load.final``       warehouse/load.py, inside the final transaction, just before its commit
 - ``publish.copied``   warehouse/db.py, snapshot copied to its temp file, not yet renamed over the old one
 - ``alerts.sent``      alerts/deliver.py, a channel accepted its digest, the outbox is not yet marked

@@ -26,6 +26,7 @@ STEPS = [
     ("crawl", dict(kill_at="crawl.archived:20")),
     ("extract", dict(kill_at="extract.document:10")),
     ("load", dict(kill_at="load.rows")),
+    ("piece", dict(kill_at="load.piece:2")),
     ("publish", dict(kill_at="publish.copied")),
     ("alerts", dict(kill_at="alerts.sent")),
     ("complete", dict()),
@@ -123,7 +124,7 @@ def test_no_child_process_outlives_a_killed_run(seq):
 
 def test_a_killed_publication_never_tears_the_snapshot(seq):
     # nothing was published before the publish step; killed mid-publication it left only its temp copy …
-    assert not any(seq["published"][label] for label in ("timed", "crawl", "extract", "load", "publish"))
+    assert not any(seq["published"][label] for label in ("timed", "crawl", "extract", "load", "piece", "publish"))
     assert seq["temps"]["publish"]
     # … which the next publication removed, replacing the snapshot whole
     assert seq["published"]["alerts"] and seq["temps"]["complete"] == []

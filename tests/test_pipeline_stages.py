@@ -167,3 +167,52 @@ def test_each_stage_imports_only_the_stages_before_it():
                 if mod in ("flows", "analyst") or order[mod] > order[pkg]:
                     bad.append(f"{f.relative_to(ROOT)} imports {mod}")
     assert bad == []
+
+
+class _Outstanding:
+    """Counts documents extracted and not yet loaded by a run (what the run holds in memory), at its worst."""
+
+    def __init__(self, monkeypatch):
+        import threading
+
+        from flows import pipeline
+
+        self.lock, self.extracted, self.loaded, self.worst, self.unreleased = threading.Lock(), 0, 0, 0, 0
+        real_extract, real_add = pipeline.extract_document, pipeline.RunStream.add
+
+        def extract_document(data, doc):
+            with self.lock:
+                self.extracted += 1
+                self.worst = max(self.worst, self.extracted - self.loaded)
+            return real_extract(data, doc)
+
+        def add(stream, batch, **kw):
+            real_add(stream, batch, **kw)
+            with self.lock:
+                self.loaded += batch.extracted
+                self.unreleased += sum(d.report is not None for d in batch.documents)
+
+        monkeypatch.setattr(pipeline, "extract_document", extract_document)
+        monkeypatch.setattr(pipeline.RunStream, "add", add)
+
+
+def test_a_run_extracts_and_loads_piece_by_piece_and_releases_each_piece(portal, tmp_path, monkeypatch):
+    """Bounded memory (issue 10): a run never holds more than about one piece of extracted reports, whatever its size."""
+    from flows import pipeline
+
+    monkeypatch.setattr(pipeline, "EXTRACT_PIECE", 6)
+    seen = _Outstanding(monkeypatch)
+    settings = _settings(tmp_path, monkeypatch, portal.write_registry(tmp_path / "registry.yaml"))
+    summary = _run(settings)
+    assert summary.new > 50 and seen.extracted >= summary.new
+    # a piece is 6 documents to extract, rounded up to whole page-and-attachments groups
+    assert seen.worst <= 6 + 4, seen.worst
+    assert seen.unreleased == 0
+    # the summary still names every new report with its year (kept on the loader's refs, not on the reports)
+    assert len(summary.new_reports) == summary.new and all(r.year for r in summary.new_reports)
+    # and the warehouse is the one an unbounded run builds
+    unbounded = tmp_path / "unbounded"
+    monkeypatch.setattr(pipeline, "EXTRACT_PIECE", 100_000)
+    _run(_settings(unbounded, monkeypatch, portal.write_registry(tmp_path / "registry.yaml")))
+    assert differences(file_checksums(unbounded / "data" / "ogi.duckdb", ignore_columns=RUN_TIME_COLUMNS),
+                       file_checksums(settings.db_path, ignore_columns=RUN_TIME_COLUMNS)) == {}

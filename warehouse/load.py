@@ -19,6 +19,7 @@ How it stays correct:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import hashlib
@@ -26,7 +27,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -79,6 +80,9 @@ class ReportRef:
     portal_id: str
     revision: int | None = None
     title: str = ""
+    year: int | None = None
+    #: error findings, one line each (malformed reports): the run summary shows them after the report is released
+    findings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -336,11 +340,10 @@ def _upsert_reports(wh: Warehouse, data: pa.Table) -> None:
 # ------------------------------------------------------------------------------------------ the load
 
 
-def _prepare(run: RunInput) -> list[_Doc]:
-    """Report ids and issuer identity per document (the same URL twice in one run: the last wins)."""
-    county = {p.id: p.county for p in run.portals}
+def _prepare(documents: list[DocumentInput], county: dict[str, str | None]) -> list[_Doc]:
+    """Report ids and issuer identity per document (the same URL twice in one piece: the last wins)."""
     by_id: dict[str, _Doc] = {}
-    for d in run.documents:
+    for d in documents:
         if d.supplement_of:
             continue  # a copy attached to a complete report page: a document, not a report
         rid = report_id_for(d.portal_id, d.url)
@@ -519,7 +522,10 @@ def _write_batch(wh: Warehouse, run: RunInput, b: _Batch, result: LoadResult) ->
     result.revised.extend(revised)
     for d in b.docs:
         title = d.report.title if d.report else (d.doc.link_text or "")
-        ref = ReportRef(d.report_id, d.doc.url, d.doc.portal_id, d.revision, title)
+        ref = ReportRef(d.report_id, d.doc.url, d.doc.portal_id, d.revision, title,
+                        d.report.year if d.report else None)
+        if d.status == "malformed" and d.report is not None:
+            ref.findings = [f"[{f.severity}] {f.rule}: {f.message}" for f in d.report.findings if f.severity == "error"]
         if d.old_revision is None:
             result.new.append(ref)
         if d.status == "malformed":
@@ -593,10 +599,8 @@ def _run_tables(run: RunInput) -> dict[str, pa.Table]:
     }
 
 
-def _seen_table(run: RunInput) -> pa.Table:
-    seen = {(d.portal_id, d.url) for d in run.documents}
-    seen |= {(d.portal_id, d.url) for c in run.crawls for d in c.documents}
-    items = sorted(seen)
+def _seen_table(seen: set[tuple[str, str]], crawls: list[Any]) -> pa.Table:
+    items = sorted(seen | {(d.portal_id, d.url) for c in crawls for d in c.documents})
     return pa.table(
         {
             "portal_id": pa.array([p for p, _ in items], pa.string()),
@@ -639,18 +643,6 @@ def _portal_unreachable(wh: Warehouse, run: RunInput, after: int) -> int:
         ):
             n += 1
     return n
-
-
-def _baseline_portals(wh: Warehouse, run: RunInput) -> set[str]:
-    """Portals crawled successfully in this run that never had a successful run before (their first night)."""
-    if run.mode == "reprocess":
-        return set()
-    ok = sorted({c.portal_id for c in run.crawls if c.ok})
-    if not ok:
-        return set()
-    first = first_loaded_runs(wh, run.run_id)
-    seen = {pid for pid in ok if pid in first and first[pid][0] != run.run_id}
-    return set(ok) - seen
 
 
 def _baseline_alerts(wh: Warehouse, run: RunInput, portals: set[str]) -> list[dict[str, Any]]:
@@ -730,6 +722,255 @@ def _chunks(docs: list[_Doc], batch_size: int) -> list[list[_Doc]]:
     return out
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The loader's input holds many small objects (facts); the cyclic GC would rescan them on every
+    generation-2 collection triggered by the rows we build, which costs more than the load itself.
+    Nothing here creates reference cycles worth collecting mid-load."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class RunLoader:
+    """One run's load in pieces, so that a run never holds all its reports at once.
+
+    ``load`` takes one piece of extracted documents (a portal, or a few hundred documents of a large one) and
+    writes its new and revised reports in batch transactions; the caller may release the reports right after.
+    ``finish`` takes the crawls and commits the run-level work in one final transaction (fetch log, unchanged
+    documents, publication decisions, withdrawals, cross-report checks, baseline and coverage alerts, the run row).
+    A crash between pieces keeps the committed pieces; the next run finds the rest unknown to the warehouse
+    (:meth:`unknown`) and extracts it from the archive, and redoes the final transaction from warehouse state.
+    """
+
+    def __init__(self, wh: Warehouse, run_id: str, started_at: dt.datetime, *, mode: str = "nightly",
+                 as_of: dt.date | None = None, portals: list[Any] | None = None, batch_size: int = 4000,
+                 unreachable_after: int = 3) -> None:
+        self.wh = wh
+        self.run = RunInput(run_id=run_id, started_at=started_at, portals=list(portals or []), crawls=[],
+                            documents=[], as_of=as_of or dt.date.today(), mode=mode)
+        self.batch_size = max(1, batch_size)
+        self.unreachable_after = unreachable_after
+        self.result = LoadResult(run_id)
+        self._t0 = time.perf_counter()
+        self._started = _utc_naive(started_at) or _now()
+        self._county = {p.id: p.county for p in self.run.portals}
+        self._unchanged: list[pa.Table] = []  # documents rows of what was not re-loaded (small: no reports)
+        self._seen: set[tuple[str, str]] = set()
+        self._publications: dict[tuple[str, str], Any] = {}
+        self.result.timings["batches_s"] = 0.0
+        with self._failure_recorded():
+            wh.execute(
+                """INSERT INTO runs (run_id, mode, started_at, as_of, status) VALUES (?, ?, ?, ?, 'running')
+                   ON CONFLICT (run_id) DO UPDATE SET status = 'running', error = NULL""",
+                [run_id, mode, self._started, self.run.as_of],
+            )
+            # read before anything of this run is loaded: a portal's first night is decided once per run
+            self._first = {} if mode == "reprocess" else first_loaded_runs(wh, run_id)
+        self.result.timings["prepare_s"] = time.perf_counter() - self._t0
+
+    def is_baseline(self, portal_id: str) -> bool:
+        """This run is the portal's first successful one (given its crawl is ok): one baseline item, no per-report alerts."""
+        if self.run.mode == "reprocess":
+            return False
+        first = self._first.get(portal_id)
+        return first is None or first[0] == self.run.run_id
+
+    def unknown(self, documents: list[DocumentInput]) -> list[DocumentInput]:
+        """Documents with nothing extracted (unchanged to the crawler) that the warehouse has no report for.
+
+        A new warehouse over an old archive, or a run killed between its crawl and its load, leaves such
+        documents: the caller extracts them from the archive before :meth:`load`, or they would be lost.
+        """
+        cand = {report_id_for(d.portal_id, d.url): d for d in documents
+                if d.report is None and d.error is None and not d.supplement_of}
+        if not cand:
+            return []
+        known = set(_existing(self.wh, list(cand)))
+        return [d for rid, d in cand.items() if rid not in known]
+
+    @contextlib.contextmanager
+    def _failure_recorded(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as e:
+            # The failed batch rolled back; record why on the run row (its own transaction) and re-raise.
+            try:
+                self.wh.execute(
+                    "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ?",
+                    [f"load failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:500], _now(),
+                     self.run.run_id],
+                )
+            except Exception:  # noqa: BLE001 - the original error matters more
+                pass
+            raise
+
+    def load(self, documents: list[DocumentInput], publications: list[Any] = (), *,  # type: ignore[assignment]
+             crawl_ok: bool = True) -> None:
+        """Load one piece: its new and revised reports, each batch one transaction (see the module docstring)."""
+        t1 = time.perf_counter()
+        with self._failure_recorded(), _no_cyclic_gc():
+            self._load(documents, crawl_ok)
+        for p in publications:
+            self._publications[(p.portal_id, p.url)] = p
+        self._seen.update((d.portal_id, d.url) for d in documents)
+        self.result.documents += len(documents)
+        self.result.timings["batches_s"] += time.perf_counter() - t1
+
+    def _load(self, documents: list[DocumentInput], crawl_ok: bool) -> None:
+        run, result, started = self.run, self.result, self._started
+        docs = _prepare(documents, self._county)
+        for d in docs:
+            d.baseline = crawl_ok and self.is_baseline(d.doc.portal_id)
+        existing = _existing(self.wh, [d.report_id for d in docs])
+        unchanged: list[DocumentInput] = [d for d in documents if d.supplement_of]
+
+        def classify_and_build(chunk: list[_Doc]) -> _Batch | None:
+            # content hashes and Arrow tables: CPU work that overlaps the previous batch's DuckDB inserts
+            changed = []
+            for d in chunk:
+                d.content_hash = _content_hash(d.doc)
+                cur = existing.get(d.report_id)
+                if d.content_hash is None:
+                    if cur is None:
+                        result.unknown_unchanged.append(d.doc.url)
+                    else:
+                        result.unchanged += 1
+                    unchanged.append(d.doc)
+                elif cur is None:
+                    changed.append(d)
+                elif cur[1] == d.content_hash:
+                    result.unchanged += 1
+                    unchanged.append(d.doc)
+                elif cur[2] and d.status == "not_parsed":
+                    # A good report now reads as a non-report or unreadable (anti-crawl page, truncated body, a
+                    # maintenance page): never let that hide the report; keep the current revision.
+                    result.kept_previous.append(d.doc.url)
+                    unchanged.append(d.doc)
+                else:
+                    d.old_revision, d.revision, d.was_report = cur[0], cur[0] + 1, cur[2]
+                    changed.append(d)
+            return _build_batch(run, changed, started) if changed else None
+
+        chunks = _chunks(docs, self.batch_size)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ogi-load-build") as pool:
+            pending = pool.submit(classify_and_build, chunks[0]) if chunks else None
+            for i in range(len(chunks)):
+                batch = pending.result()  # type: ignore[union-attr]
+                pending = pool.submit(classify_and_build, chunks[i + 1]) if i + 1 < len(chunks) else None
+                if batch is not None:
+                    _write_batch(self.wh, run, batch, result)
+        if unchanged:
+            self._unchanged.append(_documents_table(unchanged, run.run_id))
+
+    def finish(self, crawls: list[Any]) -> LoadResult:
+        """The run's final transaction; returns what changed over the whole run."""
+        with self._failure_recorded(), _no_cyclic_gc():
+            return self._finish(crawls)
+
+    def _finish(self, crawls: list[Any]) -> LoadResult:
+        wh, run, result, started = self.wh, self.run, self.result, self._started
+        run.crawls = list(crawls)
+        run.publications = list(self._publications.values())
+        baseline = {c.portal_id for c in run.crawls if c.ok and self.is_baseline(c.portal_id)}
+        t2 = time.perf_counter()
+        tables = _run_tables(run)
+        with wh.transaction():
+            _insert(
+                wh,
+                "portals",
+                tables["portals"],
+                """ON CONFLICT (portal_id) DO UPDATE SET name = excluded.name, division_code = excluded.division_code,
+                       province = excluded.province, city = excluded.city, county = excluded.county,
+                       cms = excluded.cms, start_urls = excluded.start_urls, last_seen_at = excluded.last_seen_at""",
+            )
+            for t in ("fetch_log", "fetch_failures", "portal_runs"):
+                wh.execute(f"DELETE FROM {t} WHERE run_id = ?", [run.run_id])
+                _insert(wh, t, tables[t])
+            for unchanged in self._unchanged:
+                _insert(wh, "documents", unchanged, only_new=("portal_id", "url", "sha256"))
+            _store_publications(wh, run)
+
+            seen = _seen_table(self._seen, run.crawls)
+            wh.con.register("_seen", seen)
+            try:
+                wh.execute(
+                    """UPDATE reports SET last_seen_at = ?, last_seen_run = ?, withdrawn_at = NULL, withdrawn_run = NULL
+                       FROM _seen WHERE reports.portal_id = _seen.portal_id AND reports.url = _seen.url
+                         AND (reports.last_seen_run IS DISTINCT FROM ? OR reports.withdrawn_at IS NOT NULL)""",
+                    [started, run.run_id, run.run_id],
+                )
+                if run.mode != "reprocess":
+                    complete = [c.portal_id for c in run.crawls if c.ok and c.listing_complete]
+                    if complete:
+                        rows = wh.execute(
+                            """UPDATE reports SET withdrawn_at = ?, withdrawn_run = ?
+                               WHERE withdrawn_at IS NULL AND portal_id IN (SELECT unnest(?::VARCHAR[]))
+                                 AND NOT EXISTS (SELECT 1 FROM _seen s WHERE s.portal_id = reports.portal_id
+                                                                         AND s.url = reports.url)
+                               RETURNING report_id, url, portal_id, current_revision""",
+                            [started, run.run_id, complete],
+                        ).fetchall()
+                        result.withdrawn = [ReportRef(r[0], r[1], r[2], r[3]) for r in rows]
+            finally:
+                wh.con.unregister("_seen")
+
+            xr = run_checks(wh, as_of=run.as_of, run_id=run.run_id)
+            result.cross_findings = xr.findings_total
+            result.missing = xr.missing_total
+            result.alerts_enqueued += xr.alerts_enqueued
+            items = _baseline_alerts(wh, run, baseline)
+            result.alerts_enqueued += enqueue_many(wh, items, run_id=run.run_id)
+            result.baseline = {a["portal_id"]: a["payload"] for a in items}
+            result.alerts_enqueued += _portal_unreachable(wh, run, self.unreachable_after)
+            crash_point("before_final_commit")
+            killpoint("load.final")
+            result.timings["finalize_s"] = time.perf_counter() - t2
+            result.timings["total_s"] = time.perf_counter() - self._t0
+            wh.execute(
+                """UPDATE runs SET status = 'ok', finished_at = ?, portals = ?, portals_failed = ?, documents = ?,
+                       reports_new = ?, reports_revised = ?, reports_unchanged = ?, reports_withdrawn = ?,
+                       reports_malformed = ?, reports_not_parsed = ?, facts_loaded = ?, findings_loaded = ?,
+                       alerts_enqueued = ?, fetches = ?, failures = ?, load_seconds = ?, error = NULL,
+                       timings = json_merge_patch(coalesce(timings, '{}'), ?::JSON)
+                   WHERE run_id = ?""",
+                [
+                    _now(),
+                    len(run.portals),
+                    sum(1 for c in run.crawls if not c.ok),
+                    result.documents,
+                    len(result.new),
+                    len(result.revised),
+                    result.unchanged,
+                    len(result.withdrawn),
+                    len(result.malformed),
+                    len(result.not_parsed),
+                    result.facts_loaded,
+                    result.findings_loaded,
+                    result.alerts_enqueued,
+                    tables["fetch_log"].num_rows,
+                    tables["fetch_failures"].num_rows,
+                    result.timings["total_s"],
+                    json.dumps({f"load.{k}": round(v, 4) for k, v in result.timings.items()}),
+                    run.run_id,
+                ],
+            )
+        result.timings["xr_s"] = xr.seconds
+        return result
+
+
+def by_portal(documents: list[DocumentInput]) -> dict[str, list[DocumentInput]]:
+    """Documents per portal, in order of first appearance."""
+    out: dict[str, list[DocumentInput]] = {}
+    for d in documents:
+        out.setdefault(d.portal_id, []).append(d)
+    return out
+
+
 def load_run(
     wh: Warehouse,
     run: RunInput,
@@ -737,168 +978,19 @@ def load_run(
     batch_size: int = 4000,
     unreachable_after: int = 3,
 ) -> LoadResult:
-    """Load one run (see the module docstring for the guarantees); returns what changed."""
-    # The input holds millions of small objects (facts); the cyclic GC would rescan them on every
-    # generation-2 collection triggered by the rows we build, which costs more than the load itself.
-    # Nothing here creates reference cycles worth collecting mid-load.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _load_run(wh, run, batch_size=batch_size, unreachable_after=unreachable_after)
-    except Exception as e:
-        # The failed batch rolled back; record why on the run row (its own transaction) and re-raise.
-        try:
-            wh.execute(
-                "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ?",
-                [f"load failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:500], _now(), run.run_id],
-            )
-        except Exception:  # noqa: BLE001 - the original error matters more
-            pass
-        raise
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _load_run(wh: Warehouse, run: RunInput, *, batch_size: int, unreachable_after: int) -> LoadResult:
-    t0 = time.perf_counter()
-    result = LoadResult(run.run_id, documents=len(run.documents))
-    started = _utc_naive(run.started_at) or _now()
-    wh.execute(
-        """INSERT INTO runs (run_id, mode, started_at, as_of, status) VALUES (?, ?, ?, ?, 'running')
-           ON CONFLICT (run_id) DO UPDATE SET status = 'running', error = NULL""",
-        [run.run_id, run.mode, started, run.as_of],
-    )
-
-    docs = _prepare(run)
-    baseline = _baseline_portals(wh, run)
-    for d in docs:
-        d.baseline = d.doc.portal_id in baseline
-    existing = _existing(wh, [d.report_id for d in docs])
-    result.timings["prepare_s"] = time.perf_counter() - t0
-    unchanged_docs: list[DocumentInput] = [d for d in run.documents if d.supplement_of]
-
-    def classify_and_build(chunk: list[_Doc]) -> _Batch | None:
-        # content hashes and Arrow tables: CPU work that overlaps the previous batch's DuckDB inserts
-        changed = []
-        for d in chunk:
-            d.content_hash = _content_hash(d.doc)
-            cur = existing.get(d.report_id)
-            if d.content_hash is None:
-                if cur is None:
-                    result.unknown_unchanged.append(d.doc.url)
-                else:
-                    result.unchanged += 1
-                unchanged_docs.append(d.doc)
-            elif cur is None:
-                changed.append(d)
-            elif cur[1] == d.content_hash:
-                result.unchanged += 1
-                unchanged_docs.append(d.doc)
-            elif cur[2] and d.status == "not_parsed":
-                # A good report now reads as a non-report or unreadable (anti-crawl page, truncated body, a
-                # maintenance page): never let that hide the report; keep the current revision.
-                result.kept_previous.append(d.doc.url)
-                unchanged_docs.append(d.doc)
-            else:
-                d.old_revision, d.revision, d.was_report = cur[0], cur[0] + 1, cur[2]
-                changed.append(d)
-        return _build_batch(run, changed, started) if changed else None
-
-    t1 = time.perf_counter()
-    chunks = _chunks(docs, max(1, batch_size))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ogi-load-build") as pool:
-        pending = pool.submit(classify_and_build, chunks[0]) if chunks else None
-        for i in range(len(chunks)):
-            batch = pending.result()  # type: ignore[union-attr]
-            pending = pool.submit(classify_and_build, chunks[i + 1]) if i + 1 < len(chunks) else None
-            if batch is not None:
-                _write_batch(wh, run, batch, result)
-    result.timings["batches_s"] = time.perf_counter() - t1
-
-    t2 = time.perf_counter()
-    tables = _run_tables(run)
-    with wh.transaction():
-        _insert(
-            wh,
-            "portals",
-            tables["portals"],
-            """ON CONFLICT (portal_id) DO UPDATE SET name = excluded.name, division_code = excluded.division_code,
-                   province = excluded.province, city = excluded.city, county = excluded.county,
-                   cms = excluded.cms, start_urls = excluded.start_urls, last_seen_at = excluded.last_seen_at""",
-        )
-        for t in ("fetch_log", "fetch_failures", "portal_runs"):
-            wh.execute(f"DELETE FROM {t} WHERE run_id = ?", [run.run_id])
-            _insert(wh, t, tables[t])
-        _insert(wh, "documents", _documents_table(unchanged_docs, run.run_id), only_new=("portal_id", "url", "sha256"))
-        _store_publications(wh, run)
-
-        seen = _seen_table(run)
-        wh.con.register("_seen", seen)
-        try:
-            wh.execute(
-                """UPDATE reports SET last_seen_at = ?, last_seen_run = ?, withdrawn_at = NULL, withdrawn_run = NULL
-                   FROM _seen WHERE reports.portal_id = _seen.portal_id AND reports.url = _seen.url
-                     AND (reports.last_seen_run IS DISTINCT FROM ? OR reports.withdrawn_at IS NOT NULL)""",
-                [started, run.run_id, run.run_id],
-            )
-            if run.mode != "reprocess":
-                complete = [c.portal_id for c in run.crawls if c.ok and c.listing_complete]
-                if complete:
-                    rows = wh.execute(
-                        """UPDATE reports SET withdrawn_at = ?, withdrawn_run = ?
-                           WHERE withdrawn_at IS NULL AND portal_id IN (SELECT unnest(?::VARCHAR[]))
-                             AND NOT EXISTS (SELECT 1 FROM _seen s WHERE s.portal_id = reports.portal_id
-                                                                     AND s.url = reports.url)
-                           RETURNING report_id, url, portal_id, current_revision""",
-                        [started, run.run_id, complete],
-                    ).fetchall()
-                    result.withdrawn = [ReportRef(r[0], r[1], r[2], r[3]) for r in rows]
-        finally:
-            wh.con.unregister("_seen")
-
-        xr = run_checks(wh, as_of=run.as_of, run_id=run.run_id)
-        result.cross_findings = xr.findings_total
-        result.missing = xr.missing_total
-        result.alerts_enqueued += xr.alerts_enqueued
-        items = _baseline_alerts(wh, run, baseline)
-        result.alerts_enqueued += enqueue_many(wh, items, run_id=run.run_id)
-        result.baseline = {a["portal_id"]: a["payload"] for a in items}
-        result.alerts_enqueued += _portal_unreachable(wh, run, unreachable_after)
-        crash_point("before_final_commit")
-        killpoint("load.final")
-        result.timings["finalize_s"] = time.perf_counter() - t2
-        result.timings["total_s"] = time.perf_counter() - t0
-        wh.execute(
-            """UPDATE runs SET status = 'ok', finished_at = ?, portals = ?, portals_failed = ?, documents = ?,
-                   reports_new = ?, reports_revised = ?, reports_unchanged = ?, reports_withdrawn = ?,
-                   reports_malformed = ?, reports_not_parsed = ?, facts_loaded = ?, findings_loaded = ?,
-                   alerts_enqueued = ?, fetches = ?, failures = ?, load_seconds = ?, error = NULL,
-                   timings = json_merge_patch(coalesce(timings, '{}'), ?::JSON)
-               WHERE run_id = ?""",
-            [
-                _now(),
-                len(run.portals),
-                sum(1 for c in run.crawls if not c.ok),
-                len(run.documents),
-                len(result.new),
-                len(result.revised),
-                result.unchanged,
-                len(result.withdrawn),
-                len(result.malformed),
-                len(result.not_parsed),
-                result.facts_loaded,
-                result.findings_loaded,
-                result.alerts_enqueued,
-                tables["fetch_log"].num_rows,
-                tables["fetch_failures"].num_rows,
-                result.timings["total_s"],
-                json.dumps({f"load.{k}": round(v, 4) for k, v in result.timings.items()}),
-                run.run_id,
-            ],
-        )
-    result.timings["xr_s"] = xr.seconds
-    return result
+    """Load one whole run held in memory (tests, benchmarks, the warehouse CLI); a nightly run streams
+    its pieces through :class:`RunLoader` instead."""
+    loader = RunLoader(wh, run.run_id, run.started_at, mode=run.mode, as_of=run.as_of, portals=run.portals,
+                       batch_size=batch_size, unreachable_after=unreachable_after)
+    ok = {c.portal_id: c.ok for c in run.crawls}
+    decisions: dict[str, list[Any]] = {}
+    for x in run.publications:
+        decisions.setdefault(x.portal_id, []).append(x)
+    for pid, docs in by_portal(run.documents).items():
+        loader.load(docs, decisions.pop(pid, []), crawl_ok=ok.get(pid, False))
+    for rest in decisions.values():
+        loader.load([], rest)
+    return loader.finish(run.crawls)
 
 
 def record_run_failure(

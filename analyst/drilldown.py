@@ -5,7 +5,8 @@ handful.  So they are JSON built inside DuckDB (no Python object per cell), grou
 consecutive reports (same portal, same agency across years: their texts repeat, so gzip's 32 KB window
 finds the repeats), gzip-compressed and base64-embedded.  The page decodes a chunk with the browser's own
 ``DecompressionStream`` only when one of its reports is opened: page size and load time stay flat in the
-number of reports, and the page still needs no network.
+number of reports, and the page still needs no network.  The JSON is built a block of chunks at a time
+(``BLOCK_CHUNKS``), so building the page of 10,000 reports holds one block of uncompressed JSON, not all of it.
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ from analyst.data import Filters
 
 CHUNK_REPORTS = 64  # reports per chunk: a chunk is decoded in a few ms
 TEXT_LIMIT = 20_000  # characters of the body text shown when no section was found (legacy reports)
+BLOCK_CHUNKS = 16  # chunks whose JSON is built by one query (1,024 reports: a few tens of MB at most)
 
 
-def payloads(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, str]:
+def payloads(con: duckdb.DuckDBPyConnection, filters: Filters, report_ids: list[str] | None = None) -> dict[str, str]:
     """report_id → its drill-down JSON: ``f`` facts, ``s`` sections, ``v`` revisions, ``t`` body text (only when no
-    section was found), ``p`` provenance (archive sha256, first seen, last changed)."""
+    section was found), ``p`` provenance (archive sha256, first seen, last changed).  ``report_ids``: only these."""
+    only = "AND list_contains(?::VARCHAR[], r.report_id)" if report_ids is not None else ""
     sql = f"""
     WITH sel AS (SELECT r.report_id, r.revision,
                         to_json(json_array(r.document_sha256, strftime(r.first_seen_at, '%Y-%m-%d %H:%M:%S'),
                                            strftime(r.last_changed_at, '%Y-%m-%d %H:%M:%S')))::VARCHAR AS p
-                 FROM analytics.reports r WHERE {Filters.where()}),
+                 FROM analytics.reports r WHERE {Filters.where()} {only}),
     f AS (SELECT f.report_id,
                  to_json(list(json_array(f.tbl || '|' || f.row_key || '|' || f.col_key, f.raw,
                                          f.implicit_zero, f.table_index, f.grid_row, f.grid_col)
@@ -50,36 +53,38 @@ def payloads(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, str]
     LEFT JOIN t USING (report_id)
     """
     out = {}
-    for rid, pj, fj, sj, vj, tj in con.execute(sql, filters.params()).fetchall():
+    params = filters.params() + ([report_ids] if report_ids is not None else [])
+    for rid, pj, fj, sj, vj, tj in con.execute(sql, params).fetchall():
         out[rid] = f'{{"p":{pj},"f":{fj or "[]"},"s":{sj or "[]"},"v":{vj or "[]"},"t":{tj or "null"}}}'
     return out
 
 
-def chunks(report_ids: list[str], bodies: dict[str, str]) -> tuple[list[str], list[int]]:
-    """(base64 gzip chunks, chunk index per report index); a chunk is a JSON array of bodies in report order.
+def build(con: duckdb.DuckDBPyConnection, filters: Filters, report_ids: list[str]) -> tuple[list[str], list[int], int]:
+    """(base64 gzip chunks, chunk index per report index, uncompressed JSON bytes for the benchmark).
 
-    ``report_ids`` is in page order (portal, agency, year), so a chunk holds an agency's reports side by side.
+    A chunk is a JSON array of bodies in report order; ``report_ids`` is in page order (portal, agency, year), so
+    a chunk holds an agency's reports side by side.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     parts = [report_ids[i:i + CHUNK_REPORTS] for i in range(0, len(report_ids), CHUNK_REPORTS)]
-
-    def encode(part: list[str]) -> str:
-        body = "[" + ",".join(bodies.get(r, "null") for r in part) + "]"
-        return base64.b64encode(gzip.compress(body.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
-
+    encoded: list[str] = []
+    total = 0
     # zlib releases the GIL while it compresses: the chunks compress on every core
     with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-        encoded = list(pool.map(encode, parts))
+        for start in range(0, len(parts), BLOCK_CHUNKS):
+            block = parts[start:start + BLOCK_CHUNKS]
+            bodies = payloads(con, filters, [r for part in block for r in part])
+            total += sum(len(b.encode("utf-8")) for b in bodies.values())
+
+            def encode(part: list[str], bodies: dict[str, str] = bodies) -> str:
+                body = "[" + ",".join(bodies.get(r, "null") for r in part) + "]"
+                return base64.b64encode(gzip.compress(body.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+
+            encoded.extend(pool.map(encode, block))
+            del bodies
     where = [n for n, part in enumerate(parts) for _ in part]
-    return encoded, where
-
-
-def build(con: duckdb.DuckDBPyConnection, filters: Filters, report_ids: list[str]) -> tuple[list[str], list[int], int]:
-    """Chunks for the page, the chunk of each report, and the uncompressed JSON size (for the benchmark)."""
-    bodies = payloads(con, filters)
-    enc, where = chunks(report_ids, bodies)
-    return enc, where, sum(len(b.encode("utf-8")) for b in bodies.values())
+    return encoded, where, total
 
 
 def decode_chunk(chunk: str) -> list[Any]:

@@ -255,7 +255,7 @@ def documents_from_archive(settings: Settings, portal_ids: Iterable[str] | None 
 
 #: Documents to extract per piece (a page and its attachments stay together): with the extraction window
 #: (``flows.tasks``) this bounds how many extracted reports a run holds at once, whatever its size.
-EXTRACT_PIECE = int(os.environ.get("OGI_EXTRACT_PIECE", "200"))
+EXTRACT_PIECE = int(os.environ.get("OGI_EXTRACT_PIECE", "100"))
 
 
 def extract_pieces(crawl: Any, *, reextract_all: bool = False, size: int | None = None) -> list[Any]:
@@ -358,7 +358,25 @@ class RunStream:
                 _close(self._archive)
                 self._archive = None
         self.wh.publish()
+        release_freed_memory()
         return result
+
+
+def release_freed_memory() -> None:
+    """Give the heap freed by extraction back to the OS (glibc keeps it otherwise), before the analyst page.
+
+    Best effort and Linux/glibc only: elsewhere, or without ``malloc_trim``, it does nothing.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def load(wh: Any, ri: Any, settings: Settings | None = None) -> Any:

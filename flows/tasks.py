@@ -38,7 +38,8 @@ from warehouse.runlog import begin_run  # noqa: E402
 PORTAL_CONCURRENCY = int(os.environ.get("OGI_PORTAL_CONCURRENCY", "4"))
 #: Extraction tasks submitted and not yet loaded; with ``pipeline.EXTRACT_PIECE`` documents each, this bounds
 #: how many extracted reports a run holds at once (``python -m bench.memory``).
-EXTRACT_WINDOW = max(1, int(os.environ.get("OGI_EXTRACT_WINDOW", str(PORTAL_CONCURRENCY))))
+#: Two by default: extraction is mostly Python (one core at a time under the GIL), more pieces only wait in memory.
+EXTRACT_WINDOW = max(1, int(os.environ.get("OGI_EXTRACT_WINDOW", "2")))
 
 
 def task_runner() -> ThreadPoolTaskRunner:

@@ -189,3 +189,22 @@ def test_hostile_text_cannot_leave_the_data_block():
     from analyst.data import _safe_url
 
     assert _safe_url("javascript:alert(1)") is None and _safe_url("HTTPS://a.gov.cn/x") == "HTTPS://a.gov.cn/x"
+
+
+def test_drilldowns_built_block_by_block_equal_the_whole_page_s(page, tmp_path, monkeypatch):
+    """The drill-down JSON is built a block of chunks at a time (bounded memory); small blocks give every report
+    the same drill-down as one block does."""
+    from analyst import drilldown
+
+    def by_report(html: str) -> dict:
+        model, chunks = page_model(html), [decode_chunk(c) for c in _chunks(html)]
+        firsts = {n: model["dd"].index(n) for n in set(model["dd"])}
+        return {r[0]: chunks[n][i - firsts[n]] for i, (r, n) in enumerate(zip(model["reports"], model["dd"]))}
+
+    monkeypatch.setattr(drilldown, "CHUNK_REPORTS", 3)
+    monkeypatch.setattr(drilldown, "BLOCK_CHUNKS", 2)
+    out = tmp_path / "small-blocks.html"
+    write_page(page["db"], out)
+    small = by_report(out.read_text(encoding="utf-8"))
+    assert len(_chunks(out.read_text(encoding="utf-8"))) > 2 * 2  # several blocks were built
+    assert small == by_report(page["html"]) and len(small) == len(page["model"]["reports"])

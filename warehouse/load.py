@@ -9,6 +9,8 @@ How it stays correct:
   crash leaves whole reports or nothing.  The run-level work (fetch log, withdrawals, cross-report
   checks, coverage alerts, run row) is one final transaction, recomputed from the warehouse state,
   so a re-run after a crash converges to the same state a clean run would have produced.
+- **Streamed.** A run hands its documents over piece by piece as they are extracted (:class:`RunLoader`), so
+  it never holds every report of the run; the run-level work waits for :meth:`RunLoader.finish`.
 - **Bulk.** Rows go in as Arrow tables through ``INSERT … SELECT`` (one statement per table per
   batch), never row by row; a worker thread hashes and builds the next batch's Arrow tables while
   DuckDB (which releases the GIL) inserts the current one.

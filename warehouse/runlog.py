@@ -55,9 +55,8 @@ def first_loaded_runs(con: Any, current_run_id: str | None) -> dict[str, tuple[s
 
     A portal's first night (one baseline item, history not alerted) lasts until a run covering it completes: a
     run killed between load batches committed some ``portal_runs`` rows but never its baseline items, so it does
-    not count.  ``finished_at`` is no test: a run re-loads what its first load could not read (``unknown_unchanged``)
-    and may be killed in that second load after the first one set ``finished_at``.  The run loading now
-    (``current_run_id``) counts.
+    not count (``finished_at`` is no test either: a failed run has one).  The run loading now (``current_run_id``)
+    counts.
     """
     rows = con.execute(
         """SELECT portal_id, arg_min(run_id, s), arg_min(as_of, s), min(s) FROM (

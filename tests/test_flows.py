@@ -314,3 +314,20 @@ def test_a_lost_warehouse_is_rebuilt_from_the_archive_on_the_next_run(env):
     assert all(p.unchanged == p.documents for p in again.portals)  # nothing new on the portals ...
     assert again.new == first.new  # ... yet every report is back
     assert warehouse_reports(env["db"]) == before
+
+
+def test_the_flow_keeps_at_most_its_window_of_extracted_pieces(env, monkeypatch):
+    """Bounded memory under Prefect (issue 10): extraction tasks run beside the crawls, yet the flow never holds
+    more than ``EXTRACT_WINDOW`` pieces of extracted reports, and releases each piece once it is loaded."""
+    from stream_probe import Outstanding
+
+    from flows import pipeline, tasks
+
+    monkeypatch.setattr(pipeline, "EXTRACT_PIECE", 6)
+    monkeypatch.setattr(tasks, "EXTRACT_WINDOW", 2)
+    seen = Outstanding(monkeypatch)
+    summary = run(env)
+    assert summary.new > 50 and seen.extracted >= summary.new
+    assert seen.worst <= 2 * (6 + 4), seen.worst
+    assert seen.unreleased == 0
+    assert len(summary.new_reports) == summary.new

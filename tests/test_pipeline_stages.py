@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from sample_portal.server import start as start_portal
+from stream_probe import Outstanding
 from warehouse.checksum import RUN_TIME_COLUMNS, differences, file_checksums
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,39 +170,12 @@ def test_each_stage_imports_only_the_stages_before_it():
     assert bad == []
 
 
-class _Outstanding:
-    """Counts documents extracted and not yet loaded by a run (what the run holds in memory), at its worst."""
-
-    def __init__(self, monkeypatch):
-        import threading
-
-        from flows import pipeline
-
-        self.lock, self.extracted, self.loaded, self.worst, self.unreleased = threading.Lock(), 0, 0, 0, 0
-        real_extract, real_add = pipeline.extract_document, pipeline.RunStream.add
-
-        def extract_document(data, doc):
-            with self.lock:
-                self.extracted += 1
-                self.worst = max(self.worst, self.extracted - self.loaded)
-            return real_extract(data, doc)
-
-        def add(stream, batch, **kw):
-            real_add(stream, batch, **kw)
-            with self.lock:
-                self.loaded += batch.extracted
-                self.unreleased += sum(d.report is not None for d in batch.documents)
-
-        monkeypatch.setattr(pipeline, "extract_document", extract_document)
-        monkeypatch.setattr(pipeline.RunStream, "add", add)
-
-
 def test_a_run_extracts_and_loads_piece_by_piece_and_releases_each_piece(portal, tmp_path, monkeypatch):
     """Bounded memory (issue 10): a run never holds more than about one piece of extracted reports, whatever its size."""
     from flows import pipeline
 
     monkeypatch.setattr(pipeline, "EXTRACT_PIECE", 6)
-    seen = _Outstanding(monkeypatch)
+    seen = Outstanding(monkeypatch)
     settings = _settings(tmp_path, monkeypatch, portal.write_registry(tmp_path / "registry.yaml"))
     summary = _run(settings)
     assert summary.new > 50 and seen.extracted >= summary.new

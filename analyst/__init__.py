@@ -33,7 +33,9 @@ class PageResult:
     seconds: float
     schema_version: int
     upgraded: bool
-    drilldown_json_bytes: int  # uncompressed size of the drill-down payloads (what the gzip chunks hold)
+    drilldown_json_bytes: int  # uncompressed size of the drill-down payloads built (what their gzip chunks hold)
+    chunks: int = 0  # drill-down chunks in the page
+    chunks_reused: int = 0  # of those, copied from the page it replaced (unchanged key)
 
 
 def default_out_path(db_path: str | Path) -> Path:
@@ -64,7 +66,8 @@ def write_page(
                                years=sorted({int(y) for y in years}) if years else None)
     with open_snapshot(db_path) as snap:
         page = data_mod.load(snap.con, filters)
-        chunks, chunk_of, dd_bytes = drilldown.build(snap.con, filters, page.report_ids)
+        chunks, chunk_of, dd_bytes, keys, reused = drilldown.build(snap.con, filters, page.report_ids,
+                                                                   previous=out if out.is_file() else None)
     desc = []
     if filters.portals:
         desc.append("门户 " + ", ".join(filters.portals))
@@ -73,7 +76,8 @@ def write_page(
     meta = {"generated_at": render.generated_at(), "source": Path(db_path).name, "schema_version": snap.schema_version,
             "upgraded": snap.upgraded, "filters": "；".join(desc) or None, "ogi_version": __version__,
             "chunks": len(chunks)}
-    html = render.render(render.page_model(page, meta, chunk_of), chunks, "政府信息公开年度报告分析页 · " + Path(db_path).name)
+    html = render.render(render.page_model(page, meta, chunk_of), chunks, "政府信息公开年度报告分析页 · " + Path(db_path).name,
+                         keys)
     del chunks  # the page of 10,000 reports is ~45 MB: hold it once, written out in slices (not a second copy)
     size = 0
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +93,7 @@ def write_page(
         Path(tmp).unlink(missing_ok=True)
         raise
     return PageResult(out, size, len(page.reports), len(page.findings), time.perf_counter() - t0,
-                      snap.schema_version, snap.upgraded, dd_bytes)
+                      snap.schema_version, snap.upgraded, dd_bytes, len(keys), reused)
 
 
 @dataclass(frozen=True)

@@ -61,10 +61,14 @@ def page_model(data: PageData, meta: dict[str, Any], chunk_of: list[int]) -> dic
     }
 
 
-def render(model: dict[str, Any], chunks: list[str], title: str) -> str:
+def render(model: dict[str, Any], chunks: list[str], title: str, keys: list[str] | None = None) -> str:
+    """The page; ``keys``: each chunk's key (:func:`analyst.drilldown.chunk_key`), so the next page can reuse it.
+    One chunk tag per line: the next build reads the old page a line at a time."""
     lib, lib_name = library()
     model["meta"].setdefault("library", lib_name)
-    chunk_tags = "\n".join(f'<script type="application/octet-stream" id="dd-{i}">{c}</script>' for i, c in enumerate(chunks))
+    keys = keys or [""] * len(chunks)
+    chunk_tags = "\n".join(f'<script type="application/octet-stream" id="dd-{i}" data-key="{k}">{c}</script>'
+                            for i, (c, k) in enumerate(zip(chunks, keys)))
     values = {"TITLE": _escape_text(title), "CSS": asset("assets/page.css"), "LIB": lib, "JS": asset("assets/page.js"),
               "CHUNKS": chunk_tags, "DATA": _script_json(model)}
     # one pass over the template: inserted text (the library, the data) is never scanned for placeholders

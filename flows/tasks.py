@@ -28,7 +28,12 @@ from prefect.states import Failed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
+from flows.prefect_tls import share_api_tls_contexts  # noqa: E402
+
+share_api_tls_contexts()  # one verified TLS context for Prefect's API clients, not one per client
+
 from flows import pipeline  # noqa: E402
+from flows.crawl_loop import run_on_crawl_loop  # noqa: E402
 from flows.pipeline import ExtractBatch, RunRefused  # noqa: E402
 from flows.summary import RunSummary, build_summary  # noqa: E402
 from ogi.config import ConfigError, Settings, redact_url  # noqa: E402
@@ -43,7 +48,9 @@ EXTRACT_WINDOW = max(1, int(os.environ.get("OGI_EXTRACT_WINDOW", "2")))
 
 
 def task_runner() -> ThreadPoolTaskRunner:
-    return ThreadPoolTaskRunner(max_workers=PORTAL_CONCURRENCY)
+    """Threads for the crawls in flight (they only wait on the shared crawl loop) plus the extraction window,
+    so a piece's extraction never queues behind a portal still being crawled."""
+    return ThreadPoolTaskRunner(max_workers=PORTAL_CONCURRENCY + EXTRACT_WINDOW)
 
 
 def portal_timeout_s() -> float:
@@ -71,8 +78,9 @@ async def crawl_portal_task(portal: Any, settings: Settings, full: bool = False)
 
     Async so that the timeout really cancels a stuck crawl (a sync task in a worker thread cannot be
     interrupted); extraction and load are CPU/IO-bound sync work with no engine timeout for that reason.
+    The crawl itself runs on the process's one crawl loop (:mod:`flows.crawl_loop`), not on this task's own.
     """
-    return await pipeline.crawl_one_async(portal, settings, full=full)
+    return await run_on_crawl_loop(pipeline.crawl_one_async(portal, settings, full=full))
 
 
 @task(name="extract-portal", task_run_name="extract-{portal_id}", cache_policy=NO_CACHE)
@@ -230,9 +238,15 @@ def run_flow_body(
                 stored = pipeline.stored_decisions(wh)  # read here: the extraction tasks run in other threads
                 crawl_task = crawl_portal_task.with_options(timeout_seconds=portal_timeout_s())
                 pending = {}
-                for p in portal_list:
-                    fut = crawl_task.submit(p, settings, full=(mode == "backfill"))
-                    pending[fut.task_run_id] = (p, fut)
+                to_crawl = deque(portal_list)
+
+                def submit_crawls() -> None:  # at most PORTAL_CONCURRENCY portals in flight
+                    while to_crawl and len(pending) < PORTAL_CONCURRENCY:
+                        p = to_crawl.popleft()
+                        fut = crawl_task.submit(p, settings, full=(mode == "backfill"))
+                        pending[fut.task_run_id] = (p, fut)
+
+                submit_crawls()
                 while pending:
                     done, _ = futures_wait([f.wrapped_future for _, f in pending.values()] + window.waiting_on(),
                                            return_when=FIRST_COMPLETED)
@@ -251,6 +265,7 @@ def run_flow_body(
                                                          if c.ok else f"FAILED ({c.error})"))
                         window.add(pipeline.extract_pieces(c, reextract_all=(mode == "backfill")), c.ok,
                                    stored.get(p.id))
+                    submit_crawls()
                     window.load_ready()
                 timings["crawl"] = time.perf_counter() - t
                 order = {p.id: i for i, p in enumerate(portal_list)}

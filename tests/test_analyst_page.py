@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _chunks(html: str) -> list[str]:
     import re
 
-    return [m.group(1) for m in re.finditer(r'<script type="application/octet-stream" id="dd-\d+">(.*?)</script>', html, re.S)]
+    return [m.group(1) for m in re.finditer(r'<script type="application/octet-stream" id="dd-\d+"[^>]*>(.*?)</script>', html, re.S)]
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +208,40 @@ def test_drilldowns_built_block_by_block_equal_the_whole_page_s(page, tmp_path, 
     small = by_report(out.read_text(encoding="utf-8"))
     assert len(_chunks(out.read_text(encoding="utf-8"))) > 2 * 2  # several blocks were built
     assert small == by_report(page["html"]) and len(small) == len(page["model"]["reports"])
+
+
+def test_a_rebuild_reuses_the_unchanged_drilldown_chunks_and_rebuilds_a_changed_one(page, tmp_path, monkeypatch):
+    """The nightly page is rebuilt over the previous one: chunks whose reports did not change are copied (the
+    page is identical to a fresh build), a report whose revision rows changed gets its chunk built again."""
+    from analyst import drilldown
+
+    monkeypatch.setattr(drilldown, "CHUNK_REPORTS", 8)  # several chunks from the sample portal's reports
+    db = tmp_path / "ogi.duckdb"
+    shutil.copy(page["db"], db)
+    out = tmp_path / "report.html"
+    first = write_page(db, out)
+    assert first.chunks_reused == 0 and first.chunks > 3
+    again = write_page(db, out)
+    assert again.chunks_reused == again.chunks == first.chunks
+    assert again.drilldown_json_bytes == 0  # nothing was built: every chunk came from the previous page
+    fresh = write_page(db, tmp_path / "fresh.html")
+    assert _chunks(out.read_text(encoding="utf-8")) == _chunks(fresh.path.read_text(encoding="utf-8"))
+
+    # one report's revision history changes (as a new revision would): exactly its chunk is built again
+    from analyst_expectations import page_model as read_model
+
+    model = read_model(fresh.path.read_text(encoding="utf-8"))
+    rid = query(db, "SELECT report_id FROM analytics.reports WHERE url = ?", [page["revised_url"]])[0][0]
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE main.report_revisions SET loaded_at = loaded_at + INTERVAL 1 SECOND WHERE report_id = ?", [rid])
+    con.close()
+    changed = write_page(db, out)
+    assert changed.chunks_reused == changed.chunks - 1
+    ri = next(i for i, r in enumerate(model["reports"]) if r[0] == rid)
+    n = model["dd"][ri]
+    old_chunks, new_chunks = _chunks(fresh.path.read_text(encoding="utf-8")), _chunks(out.read_text(encoding="utf-8"))
+    assert [i for i, (a, b) in enumerate(zip(old_chunks, new_chunks)) if a != b] == [n]
+    dd = decode_chunk(new_chunks[n])[ri - model["dd"].index(n)]
+    want = [t for (t,) in query(db, "SELECT strftime(loaded_at, '%Y-%m-%d %H:%M:%S') FROM main.report_revisions "
+                                    "WHERE report_id = ? ORDER BY revision", [rid])]
+    assert [v[1] for v in dd["v"]] == want

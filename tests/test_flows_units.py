@@ -114,3 +114,53 @@ def test_run_failed_goes_through_the_outbox_once_and_names_the_error(tmp_path, m
         assert "SECRET999" not in " ".join(rep.lines())
     finally:
         sink.stop()
+
+
+def test_prefect_api_clients_share_one_verified_tls_context():
+    """Each Prefect client used to parse the CA bundle again (~30 ms each, dozens per run): now one context."""
+    import flows.tasks  # noqa: F401 - installs the sharing
+    from prefect.client.orchestration import PrefectClient
+
+    a = PrefectClient("http://127.0.0.1:9/api")
+    b = PrefectClient("http://127.0.0.1:9/api")
+    ca, cb = a._client._transport._pool._ssl_context, b._client._transport._pool._ssl_context
+    assert ca is cb and ca.verify_mode.name == "CERT_REQUIRED"
+
+
+def test_crawls_of_several_task_threads_run_on_one_event_loop():
+    """The convoy of one busy event loop per task thread is gone: every crawl coroutine runs on the crawl loop."""
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.crawl_loop import run_on_crawl_loop
+
+    async def where() -> int:
+        await asyncio.sleep(0.01)
+        return threading.get_ident()
+
+    with ThreadPoolExecutor(4) as pool:
+        idents = set(pool.map(lambda _: asyncio.run(run_on_crawl_loop(where())), range(8)))
+    assert len(idents) == 1 and threading.get_ident() not in idents
+
+    async def cancelled() -> bool:
+        done = {"cancelled": False}
+
+        async def slow() -> None:
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                done["cancelled"] = True
+                raise
+
+        t = asyncio.ensure_future(run_on_crawl_loop(slow()))
+        await asyncio.sleep(0.1)
+        t.cancel()
+        try:
+            await t
+        except asyncio.CancelledError:
+            pass
+        await asyncio.sleep(0.1)
+        return done["cancelled"]
+
+    assert asyncio.run(cancelled())  # a task's timeout still reaches its crawl

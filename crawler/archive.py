@@ -337,6 +337,18 @@ class Archive:
                           record.bytes, record.attempts, record.error, record.elapsed_ms, conditional, hdrs)
             self.commit()
 
+    def not_modified(self, record: FetchRecord, *, headers: Mapping[str, str] | None = None,
+                     link_text: str | None = None, list_date: dt.date | None = None, parent_url: str | None = None,
+                     confirmed: bool = True) -> None:
+        """A 304: its fetch-log row and the refreshed URL state in one transaction (one commit, not two: a
+        no-change night is ~1,000 of these, and the commits were a tenth of its crawl CPU)."""
+        hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+        with self._lock:
+            self._log_row(record.portal_id, record.url, record.kind, record.fetched_at, record.status, record.sha256,
+                          record.bytes, record.attempts, record.error, record.elapsed_ms, True, hdrs)
+            self._touch_row(record.url, None, hdrs, link_text, list_date, parent_url, confirmed)
+            self.commit()
+
     def touch(self, url: str, *, checked_at: dt.datetime | None = None, headers: Mapping[str, str] | None = None,
               link_text: str | None = None, list_date: dt.date | None = None, parent_url: str | None = None,
               confirmed: bool = True) -> None:
@@ -345,14 +357,17 @@ class Archive:
         ``confirmed=False`` keeps the check time as it was (a report page is confirmed after its attachments)."""
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         with self._lock:
-            self._db.execute(
-                """UPDATE url_state SET checked_at=CASE WHEN ? THEN ? ELSE checked_at END, etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),
-                       link_text=COALESCE(?, link_text), list_date=COALESCE(?, list_date),
-                       parent_url=COALESCE(?, parent_url) WHERE url=?""",
-                (confirmed, _iso(checked_at or utcnow()), hdrs.get("etag"), hdrs.get("last-modified"), link_text,
-                 list_date.isoformat() if list_date else None, parent_url, url),
-            )
+            self._touch_row(url, checked_at, hdrs, link_text, list_date, parent_url, confirmed)
             self.commit()
+
+    def _touch_row(self, url, checked_at, hdrs, link_text, list_date, parent_url, confirmed) -> None:
+        self._db.execute(
+            """UPDATE url_state SET checked_at=CASE WHEN ? THEN ? ELSE checked_at END, etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),
+                   link_text=COALESCE(?, link_text), list_date=COALESCE(?, list_date),
+                   parent_url=COALESCE(?, parent_url) WHERE url=?""",
+            (confirmed, _iso(checked_at or utcnow()), hdrs.get("etag"), hdrs.get("last-modified"), link_text,
+             list_date.isoformat() if list_date else None, parent_url, url),
+        )
 
     def _log_row(self, portal_id, url, kind, fetched_at, status, sha, nbytes, attempts, error, elapsed_ms,
                  conditional, hdrs) -> None:

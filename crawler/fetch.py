@@ -229,10 +229,10 @@ class Fetcher:
                 elapsed = (time.perf_counter() - t0) * 1000
                 if status == 304 and is_conditional:
                     self.crawl.requests += 1
-                    self._record(url, kind, 304, sha=prior.sha256, attempts=attempts, elapsed_ms=elapsed,
-                                 headers=resp_headers, conditional=True)
-                    self.archive.touch(url, headers=resp_headers, link_text=link_text, list_date=list_date,
-                                       parent_url=parent_url, confirmed=kind != "report_page")
+                    rec = self._record(url, kind, 304, sha=prior.sha256, attempts=attempts, elapsed_ms=elapsed,
+                                       log_archive=False)
+                    self.archive.not_modified(rec, headers=resp_headers, link_text=link_text, list_date=list_date,
+                                              parent_url=parent_url, confirmed=kind != "report_page")
                     return FetchResult(url, final_url, 304, None, resp_headers, prior.sha256, True, prior,
                                        prior.content_type)
                 self.crawl.requests += 1

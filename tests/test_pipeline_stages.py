@@ -144,7 +144,7 @@ def test_an_unchanged_page_with_attachments_is_decided_from_its_stored_decision(
 
 #: The stages in data-flow order; a module may import its own stage and the stages before it, never after.
 STAGES = (("ogi", "registry"), ("crawler", "crawl"), ("extractors", "extract"), ("publication", "publication"),
-          ("warehouse", "load"), ("alerts", "alert"))
+          ("staging", "staging"), ("warehouse", "load"), ("alerts", "alert"))
 
 
 def _imports(path: Path) -> set[str]:

@@ -67,7 +67,7 @@ def write_page(
     with open_snapshot(db_path) as snap:
         page = data_mod.load(snap.con, filters)
         chunks, chunk_of, dd_bytes, keys, reused = drilldown.build(snap.con, filters, page.report_ids,
-                                                                   previous=out if out.is_file() else None)
+                                                                   previous=out)
     desc = []
     if filters.portals:
         desc.append("门户 " + ", ".join(filters.portals))

@@ -35,7 +35,13 @@ BLOCK_CHUNKS = 16  # chunks whose JSON is built by one query (1,024 reports: a f
 #: Changes whenever what a chunk holds is built differently (the payload query, TEXT_LIMIT, the encoding), so an
 #: older page's chunks are never reused by a newer build.
 PAYLOAD_FORMAT = f"dd1|{TEXT_LIMIT}|{CHUNK_REPORTS}"
-_CHUNK_TAG = re.compile(r'<script type="application/octet-stream" id="dd-\d+" data-key="([0-9a-f]{64})">([A-Za-z0-9+/=]*)</script>')
+_TAG_START = '<script type="application/octet-stream"'
+_CHUNK_TAG = re.compile(_TAG_START + r' id="dd-\d+" data-key="([0-9a-f]{64})">([A-Za-z0-9+/=]*)</script>')
+
+
+def chunk_tag(n: int, key: str, chunk: str) -> str:
+    """Chunk ``n`` as the page embeds it (and :func:`previous_chunks` reads it back): one tag, one line."""
+    return f'{_TAG_START} id="dd-{n}" data-key="{key}">{chunk}</script>'
 
 
 def payloads(con: duckdb.DuckDBPyConnection, filters: Filters, report_ids: list[str] | None = None) -> dict[str, str]:
@@ -103,7 +109,7 @@ def previous_chunks(page: Path | None, wanted: set[str]) -> dict[str, str]:
     try:
         with open(page, encoding="utf-8", errors="replace") as f:
             for line in f:
-                if not line.startswith('<script type="application/octet-stream"'):
+                if not line.startswith(_TAG_START):
                     continue
                 m = _CHUNK_TAG.match(line)
                 if m and m.group(1) in wanted:
@@ -127,13 +133,11 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, report_ids: list[str
     rkeys = report_keys(con, filters) if parts else {}
     ckeys = [chunk_key(part, rkeys) for part in parts]
     del rkeys
-    encoded: list[str | None] = [None] * len(parts)
     old = previous_chunks(previous, set(ckeys))
-    for n, k in enumerate(ckeys):
-        encoded[n] = old.get(k)
-    reused = sum(c is not None for c in encoded)
+    encoded: list[str | None] = [old.get(k) for k in ckeys]
     del old
     todo = [n for n, c in enumerate(encoded) if c is None]
+    reused = len(parts) - len(todo)
     total = 0
     # zlib releases the GIL while it compresses: the chunks compress on every core
     with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:

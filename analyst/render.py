@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from analyst.data import FINDING_FIELDS, REPORT_FIELDS, PageData
+from analyst.drilldown import chunk_tag
 from analyst.labels import T3_MEASURES, all_labels
 
 
@@ -61,14 +62,12 @@ def page_model(data: PageData, meta: dict[str, Any], chunk_of: list[int]) -> dic
     }
 
 
-def render(model: dict[str, Any], chunks: list[str], title: str, keys: list[str] | None = None) -> str:
+def render(model: dict[str, Any], chunks: list[str], title: str, keys: list[str]) -> str:
     """The page; ``keys``: each chunk's key (:func:`analyst.drilldown.chunk_key`), so the next page can reuse it.
     One chunk tag per line: the next build reads the old page a line at a time."""
     lib, lib_name = library()
     model["meta"].setdefault("library", lib_name)
-    keys = keys or [""] * len(chunks)
-    chunk_tags = "\n".join(f'<script type="application/octet-stream" id="dd-{i}" data-key="{k}">{c}</script>'
-                            for i, (c, k) in enumerate(zip(chunks, keys)))
+    chunk_tags = "\n".join(chunk_tag(i, k, c) for i, (c, k) in enumerate(zip(chunks, keys, strict=True)))
     values = {"TITLE": _escape_text(title), "CSS": asset("assets/page.css"), "LIB": lib, "JS": asset("assets/page.js"),
               "CHUNKS": chunk_tags, "DATA": _script_json(model)}
     # one pass over the template: inserted text (the library, the data) is never scanned for placeholders

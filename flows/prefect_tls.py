@@ -26,7 +26,6 @@ _MODULES = ("prefect.client.orchestration", "prefect._internal.websockets", "pre
 
 _lock = threading.Lock()
 _cache: dict[tuple, tuple[float, ssl.SSLContext]] = {}
-stats = {"created": 0, "reused": 0}
 
 
 def create_default_context(purpose: Any = ssl.Purpose.SERVER_AUTH, *, cafile: str | None = None,
@@ -39,11 +38,9 @@ def create_default_context(purpose: Any = ssl.Purpose.SERVER_AUTH, *, cafile: st
     with _lock:
         hit = _cache.get(key)
         if hit is not None and now - hit[0] < TTL_S:
-            stats["reused"] += 1
             return hit[1]
         ctx = ssl.create_default_context(purpose, cafile=cafile, capath=capath, cadata=cadata)
         _cache[key] = (now, ctx)
-        stats["created"] += 1
         return ctx
 
 

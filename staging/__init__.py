@@ -1,7 +1,8 @@
 """Staging: what a shard run hands the merger — staged Parquet files plus a manifest written last.
 
-A sharded run (docs/scale.md) crawls and extracts each shard of the registry in its own process (a Prefect
-worker's flow run, possibly on another machine) and never opens the warehouse.  What the loader would have
+A sharded run (issue 13: planned, no flow writes or merges shards yet) would crawl and extract each shard
+of the registry in its own process (a Prefect
+worker's flow run, possibly on another machine) and never open the warehouse.  What the loader would have
 been given — per piece, the documents with their extracted reports and the publication decisions; per
 portal, its crawl (fetch log, failures, documents seen) — is written here as Parquet:
 

@@ -313,6 +313,7 @@ class RunStream:
         self.loader = RunLoader(wh, run_id, started_at, mode=mode, as_of=as_of, portals=portals, **kw)
         self.batches: dict[str, ExtractBatch] = {}
         self._archive: Any = None
+        self._released = 0  # extracted reports loaded and let go: worth handing their heap back (finish)
 
     def add(self, batch: ExtractBatch, *, crawl_ok: bool = True) -> None:
         """Load one extracted piece (after reading from the archive what the warehouse has never seen)."""
@@ -332,7 +333,9 @@ class RunStream:
         killpoint("load.piece")  # a piece committed, the run's final transaction not yet done
         if self.release:
             for d in batch.documents:
-                d.report = None
+                if d.report is not None:
+                    self._released += 1
+                    d.report = None
         kept = self.batches.get(batch.portal_id)
         if kept is None:
             self.batches[batch.portal_id] = ExtractBatch(
@@ -358,7 +361,8 @@ class RunStream:
                 _close(self._archive)
                 self._archive = None
         self.wh.publish()
-        release_freed_memory()
+        if self._released:  # a no-change night extracted nothing: a full collection would only cost time
+            release_freed_memory()
         return result
 
 

@@ -17,6 +17,7 @@ printed too: the CPU of the run's process and of the sample server (in this pare
 from __future__ import annotations
 
 import argparse
+import importlib.abc
 import json
 import os
 import resource
@@ -39,6 +40,20 @@ def _config(path: Path, data_dir: Path) -> Path:
     return path
 
 
+class _NoPandas(importlib.abc.MetaPathFinder):
+    """``import pandas`` fails in this process, as where pandas is not installed."""
+
+    def find_spec(self, name, path, target=None):  # noqa: ANN001, ANN201
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden from the benchmark run)", name=name)
+        return None
+
+
+def _hide_pandas() -> None:
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _NoPandas())
+
+
 def child(mode: str, workdir: Path, registry: Path) -> dict:
     """One measured run inside this (fresh) process; prints a JSON line.
 
@@ -46,7 +61,7 @@ def child(mode: str, workdir: Path, registry: Path) -> dict:
     reference lines): with pandas installed, pyarrow imports it on the first array it builds (~0.25 s once per
     process, :func:`_pandas_import_s` prints it), which would be charged to whichever run builds one first.
     """
-    sys.modules.setdefault("pandas", None)  # type: ignore[assignment] - ``import pandas`` raises ImportError
+    _hide_pandas()
     os.environ["OGI_HOME"] = str(workdir)
     os.environ["OGI_CONFIG"] = str(workdir / "ogi.yaml")
     os.environ["OGI_ALERT_URLS"] = ""

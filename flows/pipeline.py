@@ -366,6 +366,25 @@ class RunStream:
         return result
 
 
+@contextlib.contextmanager
+def startup_heap_frozen() -> Iterator[None]:
+    """The run with the objects that exist when it starts (imports, Prefect's engine: most of the heap) moved out
+    of the cyclic GC's reach (``gc.freeze``), and put back at the end.
+
+    A full collection rescans every tracked object; with the startup heap in it, the one a run triggers when the
+    loader re-enables the GC cost ~0.3 s, an eighth of a no-change rerun.  Nothing created before the run becomes
+    garbage during it, so freezing it frees nothing less; ``unfreeze`` at the end keeps a long-lived process (tests,
+    ``ogi serve`` running flows in-process) from accumulating frozen objects run after run.
+    """
+    import gc
+
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def release_freed_memory() -> None:
     """Give the heap freed by extraction back to the OS (glibc keeps it otherwise), before the analyst page.
 
@@ -474,7 +493,13 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-def run_direct(
+def run_direct(settings: Settings, **kw: Any) -> "RunSummary":
+    """The whole nightly (or backfill / reprocess) run with no Prefect at all (:func:`_run_direct`)."""
+    with startup_heap_frozen():
+        return _run_direct(settings, **kw)
+
+
+def _run_direct(
     settings: Settings,
     *,
     mode: str = "nightly",

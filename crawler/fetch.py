@@ -124,6 +124,7 @@ class Fetcher:
         self.user_agent = client.headers.get("User-Agent", "*")
         self._lean = lean_transport(client)  # GETs go straight to it (see _send)
         self._timeout = client.timeout.as_dict()
+        self._default_headers = list(client.headers.raw)  # User-Agent, Accept*, Connection: what httpx would send
         self.policy, self.crawl = policy, crawl
         self.pages = 0  # requests counted against max_pages_per_portal
         self.page_cap = portal.max_pages or settings.max_pages_per_portal
@@ -324,14 +325,20 @@ class Fetcher:
         if self._lean is None or method != "GET":
             return await self.client.send(self.client.build_request(method, url, headers=headers, data=data),
                                           stream=True)
-        req = httpx.Request("GET", url, headers=self.client.headers, extensions={"timeout": self._timeout})
-        req.headers.update(headers)
         cookies = self.client.cookies
-        if cookies.jar:
-            cookies.set_cookie_header(req)
-        resp = await self._lean.handle_async_request(req)
-        resp.request = req
+        resp = req = None
+        if not cookies.jar and all(v.isascii() for v in headers.values()):
+            # the common case (no cookie to send, plain URL): not even an httpx.Request is built
+            extra = [(k.encode(), v.encode()) for k, v in headers.items()]
+            resp = await self._lean.get(url, self._default_headers + extra, self._timeout)
+        if resp is None:
+            req = httpx.Request("GET", url, headers=self.client.headers, extensions={"timeout": self._timeout})
+            req.headers.update(headers)
+            if cookies.jar:
+                cookies.set_cookie_header(req)
+            resp = await self._lean.handle_async_request(req)
         if "set-cookie" in resp.headers:
+            resp.request = req or httpx.Request("GET", url)
             cookies.extract_cookies(resp)
         return resp
 

@@ -168,3 +168,28 @@ async def test_the_fetchers_direct_path_keeps_default_headers_timeouts_and_cooki
     assert b"user-agent: ogi-test/1" in page_a and b"accept-language: zh-cn" in page_a and b"host: 127.0.0.1" in page_a
     assert b"cookie:" not in page_a and b"cookie: sid=abc123" in page_b  # the jar got the cookie and sent it
     assert crawl.fetches[-1].status == 200 and crawl.fetches[-1].fetched_at <= dt.datetime.now(dt.timezone.utc)
+
+
+@pytest.mark.parametrize("path", ["/zwgk/nb/index_2.html", "/art/2023/3/24/art_1229114055_1008.html?a=1&b=%E5%B9%B4",
+                                  "/", "/module/web/jpage/dataproxy.jsp?startrecord=1&perpage=15&col=1"])
+async def test_the_direct_get_puts_on_the_wire_what_httpx_would(path):
+    async with Scripted([ok(b"1"), ok(b"2")]) as s:
+        t = KeepAliveTransport(ssl_context=None)
+        client = httpx.AsyncClient(headers={"User-Agent": "ogi-test/1"}, transport=t, timeout=5)
+        extra = {"If-None-Match": '"abc"', "If-Modified-Since": "Mon, 07 Dec 2026 01:00:00 GMT"}
+        resp = await t.get(s.url + path, list(client.headers.raw) + [(k.encode(), v.encode()) for k, v in extra.items()],
+                           client.timeout.as_dict())
+        assert resp is not None and resp.status_code == 200
+        await resp.aread()
+        req = client.build_request("GET", s.url + path, headers=extra)
+        resp2 = await t.handle_async_request(req)
+        await resp2.aread()
+        await client.aclose()
+    assert s.requests[0] == s.requests[1]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:80/a", "http://Example.com/a", "http://h/a/../b",
+                                 "http://h/年报.html", "http://h/a b", "http://user@h/a", "ftp://h/a"])
+async def test_urls_httpx_would_rewrite_are_left_to_httpx(url):
+    t = KeepAliveTransport(ssl_context=None)
+    assert await t.get(url, [], {}) is None

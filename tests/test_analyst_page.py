@@ -210,6 +210,32 @@ def test_drilldowns_built_block_by_block_equal_the_whole_page_s(page, tmp_path, 
     assert small == by_report(page["html"]) and len(small) == len(page["model"]["reports"])
 
 
+def test_page_written_piece_by_piece_equals_the_page_rendered_at_once(page, monkeypatch):
+    """write_page streams the page (render.write: the long lists of the data a slice of rows at a time, chunk tags
+    one by one); the bytes are exactly render.render's, whatever the slice size."""
+    import copy
+    import io
+
+    from analyst import data as data_mod
+    from analyst import drilldown, render
+
+    con = duckdb.connect(str(page["db"]), read_only=True)
+    try:
+        data = data_mod.load(con, data_mod.Filters())
+        chunks, chunk_of, _, keys, _ = drilldown.build(con, data_mod.Filters(), data.report_ids)
+    finally:
+        con.close()
+    model = render.page_model(data, {"generated_at": "2026-12-07 10:00 UTC", "chunks": len(chunks)}, chunk_of)
+    assert len(model["reports"]) > 3 and len(chunks) >= 1
+    whole = render.render(copy.deepcopy(model), chunks, "页 <title> & co", keys).encode("utf-8")
+    for rows in (1, 3, 10_000):
+        monkeypatch.setattr(render, "SLICE_ROWS", rows)
+        buf = io.BytesIO()
+        assert render.write(buf, copy.deepcopy(model), chunks, "页 <title> & co", keys) == len(whole)
+        assert buf.getvalue() == whole, rows
+    assert page["res"].bytes == len(page["html"].encode("utf-8"))  # write_page's size is the bytes written
+
+
 def test_drilldown_payloads_equal_duckdbs_own_json_lists(page):
     """The drill-down lists are joined as text (``string_agg`` of JSON rows: a fraction of the memory of DuckDB's
     ``to_json(list(...))`` on 10,000 reports); byte for byte they are what ``to_json(list(...))`` makes, revisions

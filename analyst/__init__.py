@@ -65,10 +65,15 @@ def write_page(
     filters = data_mod.Filters(portals=sorted(set(portals)) if portals else None,
                                years=sorted({int(y) for y in years}) if years else None)
     with open_snapshot(db_path) as snap:
+        # drill-downs first, then the page data: DuckDB's working memory for the one and the other's Python
+        # objects are never held at the same time (python -m bench.memory)
+        ids = data_mod.report_ids(snap.con, filters)
+        chunks, chunk_of, dd_bytes, keys, reused = drilldown.build(snap.con, filters, ids, previous=out)
         page = data_mod.load(snap.con, filters)
+        if page.report_ids != ids:  # the chunks would show other reports' drill-downs
+            raise RuntimeError("analyst page: the report order changed between two reads of one snapshot")
+        del ids
         n_reports, n_findings = len(page.reports), len(page.findings)
-        chunks, chunk_of, dd_bytes, keys, reused = drilldown.build(snap.con, filters, page.report_ids,
-                                                                   previous=out)
     desc = []
     if filters.portals:
         desc.append("门户 " + ", ".join(filters.portals))

@@ -236,6 +236,22 @@ def test_page_written_piece_by_piece_equals_the_page_rendered_at_once(page, monk
     assert page["res"].bytes == len(page["html"].encode("utf-8"))  # write_page's size is the bytes written
 
 
+def test_report_order_read_alone_is_the_page_s(page):
+    """write_page builds the drill-downs from data.report_ids before it loads the page data: the same reports in the
+    same order as PageData.report_ids, with and without filters."""
+    from analyst import data as data_mod
+
+    con = duckdb.connect(str(page["db"]), read_only=True)
+    try:
+        pid, year = con.execute("SELECT portal_id, year FROM analytics.reports WHERE year IS NOT NULL LIMIT 1").fetchone()
+        for f in (data_mod.Filters(), data_mod.Filters(portals=[pid]), data_mod.Filters(years=[year]),
+                  data_mod.Filters(portals=["no-such-portal"])):
+            assert data_mod.report_ids(con, f) == data_mod.load(con, f).report_ids
+        assert len(data_mod.report_ids(con)) == len(page["model"]["reports"]) > 3
+    finally:
+        con.close()
+
+
 def test_drilldown_payloads_equal_duckdbs_own_json_lists(page):
     """The drill-down lists are joined as text (``string_agg`` of JSON rows: a fraction of the memory of DuckDB's
     ``to_json(list(...))`` on 10,000 reports); byte for byte they are what ``to_json(list(...))`` makes, revisions

@@ -65,9 +65,15 @@ def write_page(
     filters = data_mod.Filters(portals=sorted(set(portals)) if portals else None,
                                years=sorted({int(y) for y in years}) if years else None)
     with open_snapshot(db_path) as snap:
+        # drill-downs first, then the page data: DuckDB's working memory for the one and the other's Python
+        # objects are never held at the same time (python -m bench.memory)
+        ids = data_mod.report_ids(snap.con, filters)
+        chunks, chunk_of, dd_bytes, keys, reused = drilldown.build(snap.con, filters, ids, previous=out)
         page = data_mod.load(snap.con, filters)
-        chunks, chunk_of, dd_bytes, keys, reused = drilldown.build(snap.con, filters, page.report_ids,
-                                                                   previous=out)
+        if page.report_ids != ids:  # the chunks would show other reports' drill-downs
+            raise RuntimeError("analyst page: the report order changed between two reads of one snapshot")
+        del ids
+        n_reports, n_findings = len(page.reports), len(page.findings)
     desc = []
     if filters.portals:
         desc.append("门户 " + ", ".join(filters.portals))
@@ -76,23 +82,20 @@ def write_page(
     meta = {"generated_at": render.generated_at(), "source": Path(db_path).name, "schema_version": snap.schema_version,
             "upgraded": snap.upgraded, "filters": "；".join(desc) or None, "ogi_version": __version__,
             "chunks": len(chunks)}
-    html = render.render(render.page_model(page, meta, chunk_of), chunks, "政府信息公开年度报告分析页 · " + Path(db_path).name,
-                         keys)
-    del chunks  # the page of 10,000 reports is ~45 MB: hold it once, written out in slices (not a second copy)
-    size = 0
+    model = render.page_model(page, meta, chunk_of)
+    del page  # the model holds what the page shows; written out piece by piece (render.write), never as one string
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + out.name + ".", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            for i in range(0, len(html), 1 << 20):
-                size += f.write(html[i:i + (1 << 20)].encode("utf-8"))
+            size = render.write(f, model, chunks, "政府信息公开年度报告分析页 · " + Path(db_path).name, keys)
         os.chmod(tmp, 0o644)
         killpoint("page.written")
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return PageResult(out, size, len(page.reports), len(page.findings), time.perf_counter() - t0,
+    return PageResult(out, size, n_reports, n_findings, time.perf_counter() - t0,
                       snap.schema_version, snap.upgraded, dd_bytes, len(keys), reused)
 
 

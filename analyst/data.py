@@ -95,6 +95,17 @@ def latest_run(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def report_ids(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> list[str]:
+    """The page's reports in page order (``PageData.report_ids`` of :func:`load`), without the rest of the page:
+    the drill-down chunks are built from it first, before the page data is held (``analyst.write_page``)."""
+    filters = filters or Filters()
+    return [r for (r,) in con.execute(f"""
+        SELECT r.report_id FROM analytics.reports r
+        WHERE {Filters.where()} AND r.portal_id IN (SELECT portal_id FROM analytics.portals)
+        ORDER BY r.portal_id, coalesce(r.agency_key, r.agency, ''), r.year NULLS LAST, r.url""",
+        filters.params()).fetchall()]
+
+
 def load(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> PageData:
     filters = filters or Filters()
     run = latest_run(con)

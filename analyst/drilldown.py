@@ -3,7 +3,8 @@
 The drill-downs are most of the page's bytes (a report's text and its ~200 cells), yet a reader opens a
 handful.  So they are JSON built inside DuckDB (no Python object per cell), grouped into chunks of
 consecutive reports (same portal, same agency across years: their texts repeat, so gzip's 32 KB window
-finds the repeats), gzip-compressed and base64-embedded.  The page decodes a chunk with the browser's own
+finds the repeats), gzip-compressed and base64-embedded.  The lists are joined as text (``string_agg`` of JSON
+rows, the same bytes as ``to_json(list(...))``, which needs several times the memory).  The page decodes a chunk with the browser's own
 ``DecompressionStream`` only when one of its reports is opened: page size and load time stay flat in the
 number of reports, and the page still needs no network.  The JSON is built a block of chunks at a time
 (``BLOCK_CHUNKS``), so building the page of 10,000 reports holds one block of uncompressed JSON, not all of it.
@@ -31,7 +32,9 @@ from analyst.data import Filters
 
 CHUNK_REPORTS = 64  # reports per chunk: a chunk is decoded in a few ms
 TEXT_LIMIT = 20_000  # characters of the body text shown when no section was found (legacy reports)
-BLOCK_CHUNKS = 16  # chunks whose JSON is built by one query (1,024 reports: a few tens of MB at most)
+#: Chunks whose JSON is built by one query (512 reports).  DuckDB's working memory for the query, not the JSON it
+#: returns, is what this bounds: ~100 MB for 1,024 reports, ~40 MB for 512 (``python -m bench.memory``, 10,000 reports)
+BLOCK_CHUNKS = 8
 #: Changes whenever what a chunk holds is built differently (the payload query, TEXT_LIMIT, the encoding), so an
 #: older page's chunks are never reused by a newer build.
 PAYLOAD_FORMAT = f"dd1|{TEXT_LIMIT}|{CHUNK_REPORTS}"
@@ -54,16 +57,17 @@ def payloads(con: duckdb.DuckDBPyConnection, filters: Filters, report_ids: list[
                                            strftime(r.last_changed_at, '%Y-%m-%d %H:%M:%S')))::VARCHAR AS p
                  FROM analytics.reports r WHERE {Filters.where()} {only}),
     f AS (SELECT f.report_id,
-                 to_json(list(json_array(f.tbl || '|' || f.row_key || '|' || f.col_key, f.raw,
-                                         f.implicit_zero, f.table_index, f.grid_row, f.grid_col)
-                              ORDER BY f.tbl, f.table_index, f.grid_row, f.grid_col))::VARCHAR AS j
+                 '[' || string_agg(json_array(f.tbl || '|' || f.row_key || '|' || f.col_key, f.raw,
+                                              f.implicit_zero, f.table_index, f.grid_row, f.grid_col)::VARCHAR, ','
+                                   ORDER BY f.tbl, f.table_index, f.grid_row, f.grid_col) || ']' AS j
           FROM main.facts f JOIN sel USING (report_id, revision) GROUP BY f.report_id),
-    s AS (SELECT s.report_id, to_json(list(json_array(s.number, s.heading, s.text) ORDER BY s.number))::VARCHAR AS j,
+    s AS (SELECT s.report_id, '[' || string_agg(json_array(s.number, s.heading, s.text)::VARCHAR, ',' ORDER BY s.number) || ']' AS j,
                  sum(strlen(coalesce(s.text, ''))) AS n
           FROM main.sections s JOIN sel USING (report_id, revision) GROUP BY s.report_id),
     v AS (SELECT v.report_id,
-                 to_json(list(json_array(v.revision, strftime(v.loaded_at, '%Y-%m-%d %H:%M:%S'), v.run_id, v.status,
-                                         v.document_sha256, v.content_hash) ORDER BY v.revision))::VARCHAR AS j
+                 '[' || string_agg(json_array(v.revision, strftime(v.loaded_at, '%Y-%m-%d %H:%M:%S'), v.run_id,
+                                              v.status, v.document_sha256, v.content_hash)::VARCHAR, ','
+                                   ORDER BY v.revision) || ']' AS j
           FROM main.report_revisions v JOIN (SELECT DISTINCT report_id FROM sel) USING (report_id) GROUP BY v.report_id),
     t AS (SELECT v.report_id, v.text FROM main.report_revisions v JOIN sel USING (report_id, revision))
     SELECT sel.report_id, sel.p, f.j, s.j, v.j,

@@ -13,7 +13,7 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, BinaryIO, Iterable, Iterator
 
 from analyst.data import FINDING_FIELDS, REPORT_FIELDS, PageData
 from analyst.drilldown import chunk_tag
@@ -72,6 +72,49 @@ def render(model: dict[str, Any], chunks: list[str], title: str, keys: list[str]
               "CHUNKS": chunk_tags, "DATA": _script_json(model)}
     # one pass over the template: inserted text (the library, the data) is never scanned for placeholders
     return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: values[m.group(1)], asset("assets/page.html"))
+
+
+#: Rows per slice when a long list of the data is written out (:func:`write`): one slice's JSON at a time.
+SLICE_ROWS = 2000
+
+
+def _json_pieces(model: dict[str, Any]) -> Iterator[str]:
+    """:func:`_script_json` of the model, in pieces: the long lists a slice of rows at a time (same text)."""
+    yield "{"
+    for n, (k, v) in enumerate(model.items()):
+        yield ("," if n else "") + _script_json(k) + ":"
+        if isinstance(v, list) and len(v) > SLICE_ROWS:
+            yield "["
+            for i in range(0, len(v), SLICE_ROWS):
+                yield ("," if i else "") + _script_json(v[i:i + SLICE_ROWS])[1:-1]
+            yield "]"
+        else:
+            yield _script_json(v)
+    yield "}"
+
+
+def write(out: BinaryIO, model: dict[str, Any], chunks: Iterable[str], title: str, keys: Iterable[str]) -> int:
+    """The bytes of :func:`render` written to ``out`` piece by piece (never the whole page, nor the whole data JSON,
+    as one string: for 10,000 reports those are ~20 and ~11 MB of text, several times that as Python strings).
+    Returns the bytes written."""
+    lib, lib_name = library()
+    model["meta"].setdefault("library", lib_name)
+
+    def pieces(name: str) -> Iterable[str]:
+        if name == "DATA":
+            return _json_pieces(model)
+        if name == "CHUNKS":
+            return ((("\n" if i else "") + chunk_tag(i, k, c)) for i, (c, k) in enumerate(zip(chunks, keys, strict=True)))
+        return ({"TITLE": _escape_text(title), "CSS": asset("assets/page.css"), "LIB": lib,
+                 "JS": asset("assets/page.js")}[name],)
+
+    size, pos, template = 0, 0, asset("assets/page.html")
+    for m in re.finditer(r"\{\{([A-Z]+)\}\}", template):
+        size += out.write(template[pos:m.start()].encode("utf-8"))
+        for text in pieces(m.group(1)):
+            size += out.write(text.encode("utf-8"))
+        pos = m.end()
+    return size + out.write(template[pos:].encode("utf-8"))
 
 
 def _escape_text(s: str) -> str:

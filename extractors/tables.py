@@ -72,7 +72,9 @@ _T3_PART = (r"国家秘密", r"不掌握", r"信访", r"重复申请", r"其他�
 
 
 def _grid_text(grid: Grid) -> str:
-    return normalise_label("".join(c for row in grid for c in row if c))
+    # not memoised: a whole table's text (its numbers included) is new on every page, and caching it kept ~50 MB of
+    # such texts alive over a run of 10,000 pages (python -m bench.memory); labels and cells repeat and stay cached
+    return _normalise_label("".join(c for row in grid for c in row if c))
 
 
 def classify(grid: Grid, t: str | None = None) -> str | None:
@@ -502,7 +504,7 @@ def read_t2_block(ti: int, grid: Grid, block: str | None = None, pending: list[P
     loose = (part.loose or ()) if part is not None else ()
     geometry = part.geometry if part is not None else None
     for r, row in enumerate(grid):
-        text = normalise_label("".join(c for c in row if c))
+        text = _normalise_label("".join(c for c in row if c))  # a whole row, numbers included: not memoised
         m = _T2_BLOCK.search(text)
         if m:
             block_id = "item" + _NUM_ZH.get(m.group(1), m.group(1))

@@ -210,6 +210,84 @@ def test_drilldowns_built_block_by_block_equal_the_whole_page_s(page, tmp_path, 
     assert small == by_report(page["html"]) and len(small) == len(page["model"]["reports"])
 
 
+def test_page_written_piece_by_piece_equals_the_page_rendered_at_once(page, monkeypatch):
+    """write_page streams the page (render.write: the long lists of the data a slice of rows at a time, chunk tags
+    one by one); the bytes are exactly render.render's, whatever the slice size."""
+    import copy
+    import io
+
+    from analyst import data as data_mod
+    from analyst import drilldown, render
+
+    con = duckdb.connect(str(page["db"]), read_only=True)
+    try:
+        data = data_mod.load(con, data_mod.Filters())
+        chunks, chunk_of, _, keys, _ = drilldown.build(con, data_mod.Filters(), data.report_ids)
+    finally:
+        con.close()
+    model = render.page_model(data, {"generated_at": "2026-12-07 10:00 UTC", "chunks": len(chunks)}, chunk_of)
+    assert len(model["reports"]) > 3 and len(chunks) >= 1
+    whole = render.render(copy.deepcopy(model), chunks, "页 <title> & co", keys).encode("utf-8")
+    for rows in (1, 3, 10_000):
+        monkeypatch.setattr(render, "SLICE_ROWS", rows)
+        buf = io.BytesIO()
+        assert render.write(buf, copy.deepcopy(model), chunks, "页 <title> & co", keys) == len(whole)
+        assert buf.getvalue() == whole, rows
+    assert page["res"].bytes == len(page["html"].encode("utf-8"))  # write_page's size is the bytes written
+
+
+def test_report_order_read_alone_is_the_page_s(page):
+    """write_page builds the drill-downs from data.report_ids before it loads the page data: the same reports in the
+    same order as PageData.report_ids, with and without filters."""
+    from analyst import data as data_mod
+
+    con = duckdb.connect(str(page["db"]), read_only=True)
+    try:
+        pid, year = con.execute("SELECT portal_id, year FROM analytics.reports WHERE year IS NOT NULL LIMIT 1").fetchone()
+        for f in (data_mod.Filters(), data_mod.Filters(portals=[pid]), data_mod.Filters(years=[year]),
+                  data_mod.Filters(portals=["no-such-portal"])):
+            assert data_mod.report_ids(con, f) == data_mod.load(con, f).report_ids
+        assert len(data_mod.report_ids(con)) == len(page["model"]["reports"]) > 3
+    finally:
+        con.close()
+
+
+def test_drilldown_payloads_equal_duckdbs_own_json_lists(page):
+    """The drill-down lists are joined as text (``string_agg`` of JSON rows: a fraction of the memory of DuckDB's
+    ``to_json(list(...))`` on 10,000 reports); byte for byte they are what ``to_json(list(...))`` makes, revisions
+    (the revised report) and sections included."""
+    from analyst import drilldown
+    from analyst.data import Filters
+
+    con = duckdb.connect(str(page["db"]), read_only=True)
+    try:
+        got = drilldown.payloads(con, Filters())
+        want = {}
+        for rid, fj, sj, vj in con.execute("""
+            WITH sel AS (SELECT report_id, revision FROM analytics.reports)
+            SELECT sel.report_id,
+                   (SELECT to_json(list(json_array(f.tbl || '|' || f.row_key || '|' || f.col_key, f.raw, f.implicit_zero,
+                                                   f.table_index, f.grid_row, f.grid_col)
+                                        ORDER BY f.tbl, f.table_index, f.grid_row, f.grid_col))::VARCHAR
+                    FROM main.facts f WHERE f.report_id = sel.report_id AND f.revision = sel.revision),
+                   (SELECT to_json(list(json_array(s.number, s.heading, s.text) ORDER BY s.number))::VARCHAR
+                    FROM main.sections s WHERE s.report_id = sel.report_id AND s.revision = sel.revision),
+                   (SELECT to_json(list(json_array(v.revision, strftime(v.loaded_at, '%Y-%m-%d %H:%M:%S'), v.run_id,
+                                                   v.status, v.document_sha256, v.content_hash) ORDER BY v.revision))::VARCHAR
+                    FROM main.report_revisions v WHERE v.report_id = sel.report_id)
+            FROM sel""").fetchall():
+            want[rid] = (fj or "[]", sj or "[]", vj or "[]")
+    finally:
+        con.close()
+    assert set(got) == set(want)
+    revised = 0
+    for rid, body in got.items():
+        f, s, v = want[rid]
+        assert f'"f":{f},"s":{s},"v":{v},' in body, rid
+        revised += v.count("],[") > 0
+    assert revised >= 1  # the revised report's two revision rows were compared too
+
+
 def test_a_rebuild_reuses_the_unchanged_drilldown_chunks_and_rebuilds_a_changed_one(page, tmp_path, monkeypatch):
     """The nightly page is rebuilt over the previous one: chunks whose reports did not change are copied (the
     page is identical to a fresh build), a report whose revision rows changed gets its chunk built again."""

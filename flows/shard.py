@@ -109,8 +109,8 @@ def new_plan(settings: Settings, n: int, *, only: Iterable[str] | None = None, m
 class _Heartbeat:
     """Touches ``<attempt>/heartbeat`` (pid and time inside) every ``HEARTBEAT_S`` until stopped."""
 
-    def __init__(self, path: Path, every: float = HEARTBEAT_S) -> None:
-        self.path, self.every = path, max(0.2, every)
+    def __init__(self, path: Path, every: float | None = None) -> None:
+        self.path, self.every = path, max(0.1, every or HEARTBEAT_S)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ogi-shard-heartbeat", daemon=True)
 
@@ -284,7 +284,10 @@ def merge_run(run_id: str, *, staging: str | Path | None = None, portals: str | 
     timings: dict[str, float] = {"lock": 0.0, "load": 0.0}
     t = time.perf_counter()
     wh = pipeline.open_writer(settings)
-    started = dt.datetime.now(dt.timezone.utc)
+    # one run, one start: every merge of it (again, after a lost merger) loads with the time the run was planned, so
+    # what depends on when a report was first seen (the first of duplicate publications) never depends on which
+    # merge loaded which shard
+    started = dt.datetime.fromisoformat(plan["created_at"]) if plan.get("created_at") else dt.datetime.now(dt.timezone.utc)
     with wh:
         timings["lock"] = time.perf_counter() - t
         try:

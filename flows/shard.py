@@ -233,7 +233,8 @@ def run_shard(run_id: str, shard: int, attempt: int = 0, *, staging: str | Path 
             counts = writer.close()
             archive.close()
         stats.update(wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - cpu0,
-                     peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, pid=os.getpid())
+                     peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, pid=os.getpid(),
+                     ppid=os.getppid())
         write_manifest(d, run_id=run_id, shard=shard, attempt=attempt, files=[f"{t}.parquet" for t in TABLES],
                        portals=ids, mode=mode, rows=counts, stats=stats)
     return read_manifest(d)  # type: ignore[return-value]

@@ -76,15 +76,39 @@ def run(
 
 @app.command()
 def backfill(
-    portal: list[str] = typer.Option(..., "--portal", help="Portal id to re-crawl fully (repeatable)."),
+    portal: Optional[list[str]] = typer.Option(None, "--portal", help="Portal id to re-crawl fully (repeatable)."),
     year: Optional[list[int]] = typer.Option(None, "--year", help="Only reports of this year (repeatable)."),
     portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML."),
     db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file."),
+    shards: int = typer.Option(0, "--shards", help="Split into N shards (host groups), one flow run each on the "
+                               "ogi-pool workers, then merge here (needs PREFECT_API_URL and the shard deployment)."),
+    staging: Optional[Path] = typer.Option(None, "--staging", help="Staging root of the shards (default: shards/ "
+                                           "beside the warehouse, or OGI_STAGING); every worker must see it."),
 ) -> None:
-    """Re-crawl chosen portals fully (ignoring conditional-GET state) and reload their reports."""
-    from flows.commands import backfill_once
+    """Re-crawl chosen portals fully (ignoring conditional-GET state) and reload their reports.
 
+    With ``--shards N`` the whole registry (or the ``--portal`` ids) is backfilled by the work pool's workers.
+    """
+    from flows.commands import backfill_once, backfill_sharded_once
+
+    if shards:
+        raise typer.Exit(backfill_sharded_once(shards, portal, year, portals, db, staging))
+    if not portal:
+        _fail("backfill needs --portal ID (repeatable), or --shards N for the whole registry", 2)
     raise typer.Exit(backfill_once(portal, year, portals, db))
+
+
+@app.command()
+def merge(
+    run_id: str = typer.Argument(..., help="The sharded run to merge (its plan is under the staging root)."),
+    portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file."),
+    staging: Optional[Path] = typer.Option(None, "--staging", help="Staging root of the shards."),
+) -> None:
+    """Merge (again) every complete shard of a sharded run: idempotent; exit 4 if a shard is still missing."""
+    from flows.commands import merge_once
+
+    raise typer.Exit(merge_once(run_id, portals, db, staging))
 
 
 @app.command()

@@ -113,11 +113,15 @@ class _Heartbeat:
         self.path, self.every = path, max(0.1, every or HEARTBEAT_S)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ogi-shard-heartbeat", daemon=True)
+        self.extra: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def beat(self, **extra: Any) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "at": time.time(), **extra}), encoding="utf-8")
-        os.replace(tmp, self.path)
+        with self._lock:  # the beating thread and the shard's own progress beats
+            self.extra.update(extra)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(json.dumps({"pid": os.getpid(), "at": time.time(), **self.extra}), encoding="utf-8")
+            os.replace(tmp, self.path)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):

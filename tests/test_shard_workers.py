@@ -1,5 +1,5 @@
 """A sharded backfill on real Prefect workers: a local Prefect API, two process workers on ``ogi-pool``, the ``shard``
-deployment from prefect.yaml, the sample portal served as four hosts (twenty portals, four shards).
+deployment from prefect.yaml, the sample portal served as three hosts (fifteen portals, three shards).
 
 One module-scoped sequence (the API and the workers cost ~20 s to start):
 
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.prefect
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-HOSTS, SHARDS = 4, 4
+HOSTS, SHARDS = 3, 3
 FAST = ("crawl:\n  polite: false\n  min_delay_s: 0\n  retries: 1\n  backoff_base_s: 0.05\n"
         "  connect_timeout_s: 2\n  read_timeout_s: 10\nlock_timeout_s: 10\n")
 
@@ -106,14 +106,10 @@ def pool(tmp_path_factory):
             yield {"tmp": tmp, "env": env, "registry": registry, "workers": workers,
                    "ref": file_checksums(ref.db_path, ignore_columns=RUN_TIME_COLUMNS), "ref_db": ref.db_path}
     finally:
-        for p in workers.values():
+        for p in workers.values():  # ours, in sessions of their own: nothing to shut down gracefully
             if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(p.pid, signal.SIGKILL)
-                    p.wait(timeout=5)
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
         for log in logs:
             log.close()
         for h in handles:
@@ -149,7 +145,7 @@ def test_the_sharded_backfill_on_two_workers_equals_one_process(pool, clean):
     assert {m["stats"]["ppid"] for m in ms} == workers, (ms, workers)
     assert len({m["stats"]["pid"] for m in ms}) == SHARDS  # one flow-run process per shard
     assert _query(clean["db"], "SELECT count(*), count(DISTINCT shard) FROM main.merged_shards") == [(SHARDS, SHARDS)]
-    assert "merged shards [0, 1, 2, 3]" in clean["out"].stdout
+    assert f"merged shards {list(range(SHARDS))}" in clean["out"].stdout
 
 
 def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(pool, clean):

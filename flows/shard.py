@@ -51,6 +51,9 @@ from staging import attempt_dir, complete_attempt, read_manifest, shard_dir, wri
 from staging.manifest import read_plan, write_plan
 from staging.parquet import TABLES, ShardReader, ShardWriter
 
+#: Portals of a shard crawled at once (``OGI_SHARD_CRAWL_AHEAD``): with politeness on, a shard's pages/s is about
+#: this many hosts × one request per ``min_delay_s`` each, so it is what keeps a worker's core busy (docs/scale.md).
+CRAWL_AHEAD = max(1, int(os.environ.get("OGI_SHARD_CRAWL_AHEAD", "8")))
 #: Seconds between two touches of a running shard's heartbeat file.
 HEARTBEAT_S = float(os.environ.get("OGI_SHARD_HEARTBEAT_S", "5"))
 
@@ -198,26 +201,38 @@ def run_shard(run_id: str, shard: int, attempt: int = 0, *, staging: str | Path 
     import asyncio
 
     stats = {"portals": len(portal_list), "requests": 0, "bytes": 0, "documents": 0, "pieces": 0, "extracted": 0,
-             "crawl_s": 0.0, "extract_s": 0.0}
+             "crawl_wait_s": 0.0, "extract_s": 0.0}
     with _Heartbeat(d / "heartbeat") as hb:
         archive = Archive(d / "archive")
         writer = ShardWriter(d)
         loop = _shared_loop()
+        inflight: Any = ()
         try:
-            # the next portal is crawled (on the crawl loop's thread) while this one is extracted
-            def submit(p: Portal) -> Any:
-                return asyncio.run_coroutine_threadsafe(
-                    pipeline.crawl_one_async(p, settings, full=full, archive=archive), loop)
+            # up to CRAWL_AHEAD portals are crawled at once on the crawl loop's thread (politeness stays per host,
+            # shared by them) while the main thread extracts the oldest finished one
+            from collections import deque
 
-            ahead = submit(portal_list[0]) if portal_list else None
-            for i, p in enumerate(portal_list):
+            queue = deque(portal_list)
+            inflight = deque()
+
+            def fill() -> None:
+                while queue and len(inflight) < CRAWL_AHEAD:
+                    p = queue.popleft()
+                    inflight.append((p, asyncio.run_coroutine_threadsafe(
+                        pipeline.crawl_one_async(p, settings, full=full, archive=archive), loop)))
+
+            fill()
+            i = -1
+            while inflight:
+                i += 1
+                p, fut = inflight.popleft()
                 t = time.perf_counter()
                 try:
-                    c = ahead.result()  # type: ignore[union-attr]
+                    c = fut.result()
                 except Exception as e:  # noqa: BLE001 - one portal never stops the shard
                     c = pipeline.failed_crawl(p, e)
-                stats["crawl_s"] += time.perf_counter() - t
-                ahead = submit(portal_list[i + 1]) if i + 1 < len(portal_list) else None
+                stats["crawl_wait_s"] += time.perf_counter() - t
+                fill()
                 writer.add_crawl(c)
                 stats["requests"] += c.requests
                 stats["bytes"] += c.bytes
@@ -234,6 +249,8 @@ def run_shard(run_id: str, shard: int, attempt: int = 0, *, staging: str | Path 
                     killpoint("shard.piece")  # a piece staged, the shard not complete
                 hb.beat(portals_done=i + 1)
         finally:
+            for _, f in inflight:  # (a failure above) no crawl may go on writing into the archive being closed
+                f.cancel()
             counts = writer.close()
             archive.close()
         stats.update(wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - cpu0,

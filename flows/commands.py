@@ -99,8 +99,10 @@ EXIT_INCOMPLETE = 4  # a sharded run merged without all its shards (the missing 
 
 
 def backfill_sharded_once(shards: int, portal_ids: list[str] | None, years: list[int] | None,
-                          portals: str | Path | None, db: str | Path | None, staging: str | Path | None) -> int:
-    """``ogi backfill --shards N``: one flow run per shard on the work pool, then the merge in this process."""
+                          portals: str | Path | None, db: str | Path | None, staging: str | Path | None,
+                          mode: str = "backfill") -> int:
+    """``ogi backfill --shards N`` / ``ogi run --shards N``: one flow run per shard on the work pool, then the merge
+    in this process."""
     prefect_env_defaults()
     pre = _precheck(portals, db)
     if isinstance(pre, int):
@@ -108,7 +110,7 @@ def backfill_sharded_once(shards: int, portal_ids: list[str] | None, years: list
     from prefect.settings import get_current_settings
 
     if not get_current_settings().api.url:
-        _err("a sharded backfill runs on the ogi-pool workers: set PREFECT_API_URL to the Prefect server they poll "
+        _err(f"a sharded {mode} runs on the ogi-pool workers: set PREFECT_API_URL to the Prefect server they poll "
              "(docs/scale.md)")
         return EXIT_CONFIG
     from flows.pipeline import RunRefused
@@ -116,7 +118,7 @@ def backfill_sharded_once(shards: int, portal_ids: list[str] | None, years: list
 
     try:
         out = backfill_sharded(shards, portal_ids=portal_ids or None, years=years or None, portals=_s(portals),
-                               db=_s(db), staging=_s(staging), log=lambda m: print(f"ogi: {m}", file=sys.stderr,
+                               db=_s(db), staging=_s(staging), mode=mode, log=lambda m: print(f"ogi: {m}", file=sys.stderr,
                                                                                  flush=True))
     except RunRefused as e:
         _err(str(e))
@@ -124,7 +126,7 @@ def backfill_sharded_once(shards: int, portal_ids: list[str] | None, years: list
     except Exception as e:  # noqa: BLE001
         from flows.pipeline import format_exception
 
-        _err(f"sharded backfill failed: {format_exception(e)}")
+        _err(f"sharded {mode} failed: {format_exception(e)}")
         return EXIT_FAILED
     return _merged(out)
 

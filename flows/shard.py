@@ -54,6 +54,8 @@ from staging.parquet import TABLES, ShardReader, ShardWriter
 #: Portals of a shard crawled at once (``OGI_SHARD_CRAWL_AHEAD``): with politeness on, a shard's pages/s is about
 #: this many hosts × one request per ``min_delay_s`` each, so it is what keeps a worker's core busy (docs/scale.md).
 CRAWL_AHEAD = max(1, int(os.environ.get("OGI_SHARD_CRAWL_AHEAD", "8")))
+#: The archive a nightly shard starts from, made by the submitter from the main archive: ``shard-k/seed/``.
+SEED = "seed"
 #: Seconds between two touches of a running shard's heartbeat file.
 HEARTBEAT_S = float(os.environ.get("OGI_SHARD_HEARTBEAT_S", "5"))
 
@@ -102,8 +104,40 @@ def new_plan(settings: Settings, n: int, *, only: Iterable[str] | None = None, m
             "registry": str(settings.portals_path), "portal_ids": [p.id for p in portals],
             "shards": plan_shards(portals, n),
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}
-    write_plan(staging_root(settings, staging), run_id, plan)
+    root = staging_root(settings, staging)
+    if mode == "nightly" and settings.archive_dir.joinpath("index.sqlite").exists():
+        # an incremental run: each shard starts from what the main archive knows of its portals (validators,
+        # last bodies), so its crawl sends conditional GETs as a one-process nightly would
+        from crawler.archive import Archive
+
+        with Archive(settings.archive_dir) as main:
+            for k, ids in enumerate(plan["shards"]):
+                main.export_portals(shard_dir(root, run_id, k) / SEED, ids)
+    write_plan(root, run_id, plan)
     return plan
+
+
+def _seed_attempt(root: Path, run_id: str, shard: int, archive_dir: Path) -> None:
+    """Copy the shard's seed archive (if the plan made one) into this attempt's own archive (blobs hard-linked)."""
+    seed = shard_dir(root, run_id, shard) / SEED
+    if not (seed / "index.sqlite").exists():
+        return
+    import sqlite3
+
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    src, dst = sqlite3.connect(seed / "index.sqlite"), sqlite3.connect(archive_dir / "index.sqlite")
+    try:  # the backup API: whatever of the seed is still in its WAL comes along
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    for f in (seed / "objects").glob("*/*.gz"):
+        out = archive_dir / "objects" / f.parent.name / f.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(f, out)
+        except OSError:
+            shutil.copyfile(f, out)
 
 
 # ------------------------------------------------------------------------------------------- one shard
@@ -203,6 +237,7 @@ def run_shard(run_id: str, shard: int, attempt: int = 0, *, staging: str | Path 
     stats = {"portals": len(portal_list), "requests": 0, "bytes": 0, "documents": 0, "pieces": 0, "extracted": 0,
              "crawl_wait_s": 0.0, "extract_s": 0.0}
     with _Heartbeat(d / "heartbeat") as hb:
+        _seed_attempt(root, run_id, shard, d / "archive")
         archive = Archive(d / "archive")
         writer = ShardWriter(d)
         loop = _shared_loop()

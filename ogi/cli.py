@@ -63,14 +63,19 @@ def run(
     portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML (default portals/registry.yaml)."),
     db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file (default data/ogi.duckdb)."),
     only: Optional[list[str]] = typer.Option(None, "--portal", help="Only this portal id (repeatable)."),
+    shards: int = typer.Option(0, "--shards", help="Split into N shards run by the ogi-pool workers, then merge here "
+                               "(needs PREFECT_API_URL and the shard deployment; docs/scale.md)."),
+    staging: Optional[Path] = typer.Option(None, "--staging", help="Staging root of the shards (with --shards)."),
 ) -> None:
     """Run the nightly ingest once, in-process (no Prefect server needed); prints the run summary.
 
     Exit 0 when the run completed (failed portals/pages are in the summary), 2 bad config/registry,
-    3 warehouse locked by another run, 1 the run failed.
+    3 warehouse locked by another run, 1 the run failed (with --shards: 4 a shard is missing).
     """
-    from flows.commands import run_once
+    from flows.commands import backfill_sharded_once, run_once
 
+    if shards:
+        raise typer.Exit(backfill_sharded_once(shards, only, None, portals, db, staging, mode="nightly"))
     raise typer.Exit(run_once(portals=portals, db=db, only=only))
 
 

@@ -198,3 +198,44 @@ def test_a_shard_whose_worker_went_silent_is_run_again_as_a_new_attempt(env, mon
     assert sorted(launcher.submitted) == [(0, 0), (0, 1), (1, 0)]
     assert [h for h, _ in launcher.given_up] == [(0, 0)] and "no heartbeat" in launcher.given_up[0][1]
     assert [s_.attempt for s_ in states] == [1, 0] and all(s_.complete for s_ in states)
+
+
+def test_a_sharded_nightly_is_incremental_and_equals_a_one_process_nightly(tmp_path, monkeypatch):
+    """Two projects over the same two hosts: a first run each, one report revised, then a one-process nightly in one
+    and a sharded nightly in the other. The shards start from the main archive (conditional GETs, 304s)."""
+    from crawler.hosts import reset_shared
+    from flows.pipeline import run_direct
+    from ogi.config import Settings
+    from sample_portal.server import start, write_hosts_registry
+
+    (tmp_path / "ogi.yaml").write_text(FAST, encoding="utf-8")
+    for k, v in {"OGI_HOME": str(tmp_path), "OGI_CONFIG": str(tmp_path / "ogi.yaml"), "OGI_ALERT_URLS": ""}.items():
+        monkeypatch.setenv(k, v)
+    handles = [start("127.0.0.1", 0, families=("trs", "generic")) for _ in range(2)]
+    try:
+        registry = write_hosts_registry(handles, tmp_path / "registry.yaml")
+
+        def settings(name):
+            monkeypatch.setenv("OGI_DATA_DIR", str(tmp_path / name))
+            return Settings.load(db=tmp_path / name / "ogi.duckdb", portals=registry)
+
+        one, sharded = settings("one"), settings("sharded")
+        for s in (one, sharded):
+            settings(s.db_path.parent.name)  # (OGI_DATA_DIR: the shards and the merger read the env too)
+            first = run_direct(s)
+        first_bytes = sum(p.bytes for p in first.portals)
+        revised = handles[1].revise_report()
+        reset_shared()
+        settings("one")
+        run_direct(one)
+        settings("sharded")
+        plan = sharding.new_plan(sharded, 2, mode="nightly")
+        ms = [sharding.run_shard(plan["run_id"], k, 0, db=sharded.db_path, portals=registry) for k in range(2)]
+        out = sharding.merge_run(plan["run_id"], db=sharded.db_path, portals=registry)
+    finally:
+        for h in handles:
+            h.stop()
+    assert sum(m["stats"]["bytes"] for m in ms) < first_bytes / 5  # 304s, not a full re-download
+    assert out.summary.revised == 1 and [r.url for r in out.summary.revised_reports] == [revised]
+    assert differences(file_checksums(one.db_path, ignore_columns=RUN_TIME_COLUMNS),
+                       file_checksums(sharded.db_path, ignore_columns=RUN_TIME_COLUMNS)) == {}

@@ -430,7 +430,8 @@ class ShardLauncher:
         raise NotImplementedError
 
     def status(self, handle: Any) -> tuple[str, float | None]:
-        """``(state, started_at)``: state is ``waiting`` (not picked up yet), ``running``, ``done`` or ``failed``."""
+        """``(state, since)``: state is ``waiting`` (not picked up yet), ``starting`` (claimed by a worker, since when),
+        ``running`` (since when), ``done`` or ``failed``."""
         raise NotImplementedError  # pragma: no cover
 
     def give_up(self, handle: Any, why: str) -> None:
@@ -464,6 +465,8 @@ class PrefectLauncher(ShardLauncher):
             return "failed", started
         if st == "RUNNING":
             return "running", started
+        if st == "PENDING":  # a worker claimed it and is starting its process (or died doing so)
+            return "starting", fr.state.timestamp.timestamp() if fr.state and fr.state.timestamp else None
         return "waiting", started
 
     def give_up(self, handle: Any, why: str) -> None:
@@ -511,7 +514,11 @@ def wait_for_shards(plan: dict[str, Any], root: Path, launcher: ShardLauncher, p
             if complete_attempt(root, run_id, s.shard) is not None:
                 s.complete = True
                 continue
-            state, started = launcher.status(s.flow_run_id)
+            try:
+                state, started = launcher.status(s.flow_run_id)
+            except Exception as e:  # noqa: BLE001 - the API hiccupped: look again at the next poll
+                log(f"shard {s.shard}: could not read the state of attempt {s.attempt}: {e}")
+                continue
             why = None
             if state in ("done", "failed"):
                 if complete_attempt(root, run_id, s.shard) is not None:
@@ -523,6 +530,10 @@ def wait_for_shards(plan: dict[str, Any], root: Path, launcher: ShardLauncher, p
                 since = age if age is not None else (time.time() - (started or s.submitted_at))
                 if since > stale_after_s:
                     why = f"attempt {s.attempt}: no heartbeat for {since:.0f} s (worker lost?)"
+            elif state == "starting":  # claimed, its process not running yet: a process start can take a while
+                since = time.time() - (started or s.submitted_at)
+                if since > max(3 * stale_after_s, 60.0):
+                    why = f"attempt {s.attempt}: claimed by a worker {since:.0f} s ago and never started (worker lost?)"
             if why is None:
                 continue
             launcher.give_up(s.flow_run_id, why)

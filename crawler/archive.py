@@ -16,6 +16,13 @@ across an await blocks every other portal's connection (a deadlock once portals 
 slots: one task waits for a slot while holding the index, the slot holder waits for the index).  With WAL and
 ``synchronous=NORMAL`` a commit is cheap (no fsync).  Blobs are written with an atomic rename before their
 row is inserted, so a row never points at a missing blob.
+
+The one exception is the bookkeeping of a 304 (:meth:`Archive.not_modified`, :meth:`Archive.touch`): a no-change
+night is ~1,000 of them and a commit each was a tenth of its crawl CPU, so they are queued in memory and written in
+one transaction every :data:`DEFER_ROWS` rows or :data:`DEFER_S` seconds, before any other write, before a read
+that could see them, and on :meth:`Archive.commit` / :meth:`Archive.close` — never left open across an await.
+A process killed in between loses at most that many "checked again, unchanged" rows: those URLs are simply
+re-checked next night, and no body or state a 200 brought is ever deferred.
 """
 
 from __future__ import annotations
@@ -51,6 +58,9 @@ class ArchiveCorrupt(KeyError):
         return f"archive blob {self.sha256[:12]}… is corrupt: {self.reason}"
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
+#: deferred 304 bookkeeping (see the module docstring): written after this many rows or this many seconds
+DEFER_ROWS = 256
+DEFER_S = 1.0
 _KEEP_HEADERS = ("content-type", "content-length", "etag", "last-modified", "content-encoding", "location",
                  "retry-after", "date", "server", "content-disposition")
 
@@ -177,6 +187,11 @@ class Archive:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._db.commit()
+        self._pending_logs: list[tuple] = []  # deferred fetch-log rows of 304s
+        self._pending_touches: list[tuple] = []  # deferred url_state refreshes (304s, confirmations)
+        self._pending_urls: set[str] = set()
+        self._pending_parents: set[str] = set()
+        self._pending_since = 0.0
         #: gzip level 3: on Word-export HTML ~2.4x faster than level 6 for ~20 % more bytes (bench/crawl.py);
         #: the archive is written on every fetch and read only on reprocessing.
         self.compresslevel = compresslevel
@@ -267,6 +282,7 @@ class Archive:
         except FileNotFoundError:
             return
         with self._lock:
+            self._flush_pending()
             self._db.execute("INSERT OR REPLACE INTO blob_checked(sha256, size, mtime_ns) VALUES (?,?,?)",
                              (sha256, st.st_size, st.st_mtime_ns))
             self.commit()
@@ -307,6 +323,7 @@ class Archive:
         sha = self.store_blob(body)
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         with self._lock:
+            self._flush_pending()
             self._log_row(portal_id, url, kind, fetched_at, status, sha, len(body), attempts, error, elapsed_ms,
                           conditional, hdrs)
             if update_state:
@@ -333,6 +350,7 @@ class Archive:
         """Append a fetch-log row for an exchange without a stored body (304, failures, robots blocks)."""
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         with self._lock:
+            self._flush_pending()
             self._log_row(record.portal_id, record.url, record.kind, record.fetched_at, record.status, record.sha256,
                           record.bytes, record.attempts, record.error, record.elapsed_ms, conditional, hdrs)
             self.commit()
@@ -340,14 +358,14 @@ class Archive:
     def not_modified(self, record: FetchRecord, *, headers: Mapping[str, str] | None = None,
                      link_text: str | None = None, list_date: dt.date | None = None, parent_url: str | None = None,
                      confirmed: bool = True) -> None:
-        """A 304: its fetch-log row and the refreshed URL state in one transaction (one commit, not two: a
-        no-change night is ~1,000 of these, and the commits were a tenth of its crawl CPU)."""
+        """A 304: its fetch-log row and the refreshed URL state, deferred (module docstring: written with the
+        next batch, a no-change night is ~1,000 of these)."""
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         with self._lock:
-            self._log_row(record.portal_id, record.url, record.kind, record.fetched_at, record.status, record.sha256,
-                          record.bytes, record.attempts, record.error, record.elapsed_ms, True, hdrs)
-            self._touch_row(record.url, None, hdrs, link_text, list_date, parent_url, confirmed)
-            self.commit()
+            self._pending_logs.append(self._log_params(
+                record.portal_id, record.url, record.kind, record.fetched_at, record.status, record.sha256,
+                record.bytes, record.attempts, record.error, record.elapsed_ms, True, hdrs))
+            self._defer_touch(record.url, None, hdrs, link_text, list_date, parent_url, confirmed)
 
     def touch(self, url: str, *, checked_at: dt.datetime | None = None, headers: Mapping[str, str] | None = None,
               link_text: str | None = None, list_date: dt.date | None = None, parent_url: str | None = None,
@@ -357,27 +375,52 @@ class Archive:
         ``confirmed=False`` keeps the check time as it was (a report page is confirmed after its attachments)."""
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         with self._lock:
-            self._touch_row(url, checked_at, hdrs, link_text, list_date, parent_url, confirmed)
-            self.commit()
+            self._defer_touch(url, checked_at, hdrs, link_text, list_date, parent_url, confirmed)
 
-    def _touch_row(self, url, checked_at, hdrs, link_text, list_date, parent_url, confirmed) -> None:
-        self._db.execute(
-            """UPDATE url_state SET checked_at=CASE WHEN ? THEN ? ELSE checked_at END, etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),
-                   link_text=COALESCE(?, link_text), list_date=COALESCE(?, list_date),
-                   parent_url=COALESCE(?, parent_url) WHERE url=?""",
+    _TOUCH_SQL = """UPDATE url_state SET checked_at=CASE WHEN ? THEN ? ELSE checked_at END, etag=COALESCE(?, etag),
+                      last_modified=COALESCE(?, last_modified), link_text=COALESCE(?, link_text),
+                      list_date=COALESCE(?, list_date), parent_url=COALESCE(?, parent_url) WHERE url=?"""
+    _LOG_SQL = """INSERT INTO fetch_log(portal_id, url, kind, fetched_at, status, sha256, bytes, attempts, error,
+                    elapsed_ms, conditional, headers) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"""
+
+    def _defer_touch(self, url, checked_at, hdrs, link_text, list_date, parent_url, confirmed) -> None:
+        if not self._pending_urls:
+            self._pending_since = time.monotonic()
+        self._pending_touches.append(
             (confirmed, _iso(checked_at or utcnow()), hdrs.get("etag"), hdrs.get("last-modified"), link_text,
-             list_date.isoformat() if list_date else None, parent_url, url),
-        )
+             list_date.isoformat() if list_date else None, parent_url, url))
+        self._pending_urls.add(url)
+        if parent_url:
+            self._pending_parents.add(parent_url)
+        if len(self._pending_touches) >= DEFER_ROWS or time.monotonic() - self._pending_since >= DEFER_S:
+            self._flush_pending()
+            self._db.commit()
 
-    def _log_row(self, portal_id, url, kind, fetched_at, status, sha, nbytes, attempts, error, elapsed_ms,
-                 conditional, hdrs) -> None:
+    def _flush_pending(self) -> None:
+        """Write the deferred 304 bookkeeping (in the caller's transaction; the caller commits)."""
+        if self._pending_logs:
+            self._db.executemany(self._LOG_SQL, self._pending_logs)
+            self._pending_logs.clear()
+        if self._pending_touches:
+            self._db.executemany(self._TOUCH_SQL, self._pending_touches)
+            self._pending_touches.clear()
+        self._pending_urls.clear()
+        self._pending_parents.clear()
+
+    def _log_params(self, portal_id, url, kind, fetched_at, status, sha, nbytes, attempts, error, elapsed_ms,
+                    conditional, hdrs) -> tuple:
         kept = {k: v for k, v in hdrs.items() if k in _KEEP_HEADERS}
-        self._db.execute(
-            """INSERT INTO fetch_log(portal_id, url, kind, fetched_at, status, sha256, bytes, attempts, error,
-                   elapsed_ms, conditional, headers) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
-            (portal_id, url, kind, _iso(fetched_at), status, sha, nbytes, attempts, error, elapsed_ms,
-             int(conditional), json.dumps(kept, ensure_ascii=False) if kept else None),
-        )
+        return (portal_id, url, kind, _iso(fetched_at), status, sha, nbytes, attempts, error, elapsed_ms,
+                int(conditional), json.dumps(kept, ensure_ascii=False) if kept else None)
+
+    def _log_row(self, *args) -> None:
+        self._db.execute(self._LOG_SQL, self._log_params(*args))
+
+    def _sync(self, url: str | None = None) -> None:
+        """Before a read: write what is deferred if the read could see it (any of it when ``url`` is None)."""
+        if self._pending_touches and (url is None or url in self._pending_urls):
+            self._flush_pending()
+            self._db.commit()
 
     def export_portals(self, dest: str | Path, portal_ids: Iterable[str]) -> dict[str, int]:
         """A new archive at ``dest`` with what this one knows of some portals: their URL state, fetch log and the
@@ -496,10 +539,12 @@ class Archive:
 
     def commit(self) -> None:
         with self._lock:
+            self._flush_pending()
             self._db.commit()
 
     def close(self) -> None:
         with self._lock:
+            self._flush_pending()
             self._db.commit()
             self._db.close()
 
@@ -514,6 +559,7 @@ class Archive:
     def latest(self, url: str) -> UrlState | None:
         """The URL's latest archived state (validators and sha256), or None if never fetched OK."""
         with self._lock:
+            self._sync(url)
             row = self._db.execute(
                 """SELECT url, portal_id, kind, sha256, status, etag, last_modified, content_type, fetched_at,
                           checked_at, link_text, list_date, parent_url FROM url_state WHERE url=?""",
@@ -527,19 +573,22 @@ class Archive:
     def children(self, parent_url: str) -> list[UrlState]:
         """The archived attachments whose recorded parent is ``parent_url`` (the report page linking them):
         what a report page skipped by the revalidation policy still has to report as unchanged."""
+        sql = """SELECT url, portal_id, kind, sha256, status, etag, last_modified, content_type, fetched_at,
+                        checked_at, link_text, list_date, parent_url FROM url_state
+                 WHERE parent_url=? AND kind='attachment' AND sha256 IS NOT NULL ORDER BY url"""
         with self._lock:
-            rows = self._db.execute(
-                """SELECT url, portal_id, kind, sha256, status, etag, last_modified, content_type, fetched_at,
-                          checked_at, link_text, list_date, parent_url FROM url_state
-                   WHERE parent_url=? AND kind='attachment' AND sha256 IS NOT NULL ORDER BY url""",
-                (parent_url,),
-            ).fetchall()
+            rows = self._db.execute(sql, (parent_url,)).fetchall()
+            if self._pending_touches and (parent_url in self._pending_parents
+                                          or any(r[0] in self._pending_urls for r in rows)):
+                self._sync()  # a deferred refresh of one of them (or one becoming a child): read them again
+                rows = self._db.execute(sql, (parent_url,)).fetchall()
         return [UrlState(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _dt(r[8]), _dt(r[9]), r[10], _date(r[11]),
                          r[12]) for r in rows]
 
     def last_attempt_failed(self, url: str) -> bool:
         """True when the URL's most recent fetch-log row is a failure (error set): retry it next run."""
         with self._lock:
+            self._sync(url)
             row = self._db.execute("SELECT error FROM fetch_log WHERE url=? ORDER BY id DESC LIMIT 1",
                                    (url,)).fetchone()
         return bool(row and row[0])
@@ -547,6 +596,7 @@ class Archive:
     def first_seen(self, url: str) -> dt.datetime | None:
         """When the URL was first requested (its oldest fetch-log row), or None."""
         with self._lock:
+            self._sync(url)
             row = self._db.execute("SELECT MIN(fetched_at) FROM fetch_log WHERE url=?", (url,)).fetchone()
         return _dt(row[0]) if row else None
 
@@ -554,6 +604,7 @@ class Archive:
         """Forget when the URL was last confirmed (``checked_at`` = NULL): the revalidation policy then
         re-requests it next run — used for a report page one of whose attachments failed."""
         with self._lock:
+            self._flush_pending()
             self._db.execute("UPDATE url_state SET checked_at=NULL WHERE url=?", (url,))
             self.commit()
 
@@ -566,6 +617,7 @@ class Archive:
             sql += " AND portal_id=?"
             args = (portal_id,)
         with self._lock:
+            self._sync()
             rows = self._db.execute(sql + " ORDER BY portal_id, url", args).fetchall()
         return [ArchivedDocument(r[0], r[1], r[2], r[3], _dt(r[4]), r[5], r[6], _date(r[7]), r[8]) for r in rows]
 
@@ -580,12 +632,14 @@ class Archive:
             sql += " AND url=?"
             args.append(url)
         with self._lock:
+            self._sync()
             cur = self._db.execute(sql + " ORDER BY id", args)
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, r)) for r in cur.fetchall()]
 
     def urls(self, kinds: Iterable[str] | None = None) -> list[str]:
         with self._lock:
+            self._sync()
             if kinds:
                 ks = list(kinds)
                 q = f"SELECT url FROM url_state WHERE kind IN ({','.join('?' * len(ks))}) ORDER BY url"
@@ -599,6 +653,7 @@ class Archive:
         for each problem (``where`` is a URL for an indexed body, else the file path)."""
         problems: list[tuple[str, str, str]] = []
         with self._lock:
+            self._sync()
             rows = self._db.execute(
                 "SELECT url, sha256 FROM url_state WHERE sha256 IS NOT NULL ORDER BY url").fetchall()
         seen: set[str] = set()

@@ -28,6 +28,7 @@ from protego import Protego
 from crawler.archive import Archive, UrlState, utcnow
 from crawler.hosts import HostPolicy
 from crawler.links import decode_html
+from crawler.transport import lean_transport
 from crawler.types import FetchFailure, FetchRecord, PortalCrawl
 from ogi.config import CrawlSettings
 from ogi.registry import Portal
@@ -120,6 +121,10 @@ class Fetcher:
     def __init__(self, portal: Portal, archive: Archive, settings: CrawlSettings, client: httpx.AsyncClient,
                  policy: HostPolicy, crawl: PortalCrawl):
         self.portal, self.archive, self.settings, self.client = portal, archive, settings, client
+        self.user_agent = client.headers.get("User-Agent", "*")
+        self._lean = lean_transport(client)  # GETs go straight to it (see _send)
+        self._timeout = client.timeout.as_dict()
+        self._default_headers = list(client.headers.raw)  # User-Agent, Accept*, Connection: what httpx would send
         self.policy, self.crawl = policy, crawl
         self.pages = 0  # requests counted against max_pages_per_portal
         self.page_cap = portal.max_pages or settings.max_pages_per_portal
@@ -146,7 +151,7 @@ class Fetcher:
         entry = await self.policy.robots(self._robots_key(hk), lambda: self._load_robots(hk))
         if entry.parser is None:
             return True
-        return entry.parser.can_fetch(url, self.client.headers.get("User-Agent", "*"))
+        return entry.parser.can_fetch(url, self.user_agent)
 
     def _robots_key(self, hk: str) -> str:
         return hk if self.portal.verify_tls else hk + " (verify_tls: false)"
@@ -165,7 +170,7 @@ class Fetcher:
         if res is None or res.body is None:
             return None, None
         rp = Protego.parse(res.body.decode("utf-8", "replace"))
-        self.policy.set_crawl_delay(urlsplit(hk).netloc.lower(), rp.crawl_delay(self.client.headers.get("User-Agent", "*")))
+        self.policy.set_crawl_delay(urlsplit(hk).netloc.lower(), rp.crawl_delay(self.user_agent))
         return rp, None
 
     # ------------------------------------------------------------------ the fetch
@@ -309,6 +314,34 @@ class Fetcher:
                     raise FetchError(fkind, reason, transient=False) from None
                 await asyncio.sleep(self._backoff(attempts, None))
 
+    async def _send(self, method: str, url: str, headers: dict[str, str], data: dict | None) -> httpx.Response:
+        """One HTTP exchange (no redirects: :meth:`_exchange` follows them itself).
+
+        A GET goes straight to the crawler's transport: httpx's client machinery around it (request building,
+        auth and redirect hooks, a cookie-jar pass on every response) was ~0.15 ms of the ~0.5 ms of client CPU
+        a 304 costs, and a no-change night is ~1,000 of them.  What that machinery does for us is kept: the
+        client's default headers and timeouts, and its cookie jar (sent when it holds cookies, updated when a
+        response sets one).  POSTs (form bodies) and proxied clients use the client as it is."""
+        if self._lean is None or method != "GET":
+            return await self.client.send(self.client.build_request(method, url, headers=headers, data=data),
+                                          stream=True)
+        cookies = self.client.cookies
+        resp = req = None
+        if not cookies.jar and all(v.isascii() for v in headers.values()):
+            # the common case (no cookie to send, plain URL): not even an httpx.Request is built
+            extra = [(k.encode(), v.encode()) for k, v in headers.items()]
+            resp = await self._lean.get(url, self._default_headers + extra, self._timeout)
+        if resp is None:
+            req = httpx.Request("GET", url, headers=self.client.headers, extensions={"timeout": self._timeout})
+            req.headers.update(headers)
+            if cookies.jar:
+                cookies.set_cookie_header(req)
+            resp = await self._lean.handle_async_request(req)
+        if "set-cookie" in resp.headers:
+            resp.request = req or httpx.Request("GET", url)
+            cookies.extract_cookies(resp)
+        return resp
+
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         s = self.settings
         base = min(s.backoff_max_s, s.backoff_base_s * (2 ** (attempt - 1)))
@@ -327,8 +360,7 @@ class Fetcher:
             async with self.policy.sem(host):
                 await self.policy.pace(host)
                 async with self.policy.global_sem:
-                    req = self.client.build_request(method, current, headers=headers, data=data)
-                    resp = await self.client.send(req, stream=True)
+                    resp = await self._send(method, current, headers, data)
                     try:
                         status = resp.status_code
                         rh = {k.lower(): v for k, v in resp.headers.items()}

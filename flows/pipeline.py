@@ -313,6 +313,7 @@ class RunStream:
         self.loader = RunLoader(wh, run_id, started_at, mode=mode, as_of=as_of, portals=portals, **kw)
         self.batches: dict[str, ExtractBatch] = {}
         self._archive: Any = None
+        self._released = 0  # extracted reports loaded and let go: worth handing their heap back (finish)
 
     def add(self, batch: ExtractBatch, *, crawl_ok: bool = True) -> None:
         """Load one extracted piece (after reading from the archive what the warehouse has never seen)."""
@@ -332,7 +333,9 @@ class RunStream:
         killpoint("load.piece")  # a piece committed, the run's final transaction not yet done
         if self.release:
             for d in batch.documents:
-                d.report = None
+                if d.report is not None:
+                    self._released += 1
+                    d.report = None
         kept = self.batches.get(batch.portal_id)
         if kept is None:
             self.batches[batch.portal_id] = ExtractBatch(
@@ -358,8 +361,28 @@ class RunStream:
                 _close(self._archive)
                 self._archive = None
         self.wh.publish()
-        release_freed_memory()
+        if self._released:  # a no-change night extracted nothing: a full collection would only cost time
+            release_freed_memory()
         return result
+
+
+@contextlib.contextmanager
+def startup_heap_frozen() -> Iterator[None]:
+    """The run with the objects that exist when it starts (imports, Prefect's engine: most of the heap) moved out
+    of the cyclic GC's reach (``gc.freeze``), and put back at the end.
+
+    A full collection rescans every tracked object; with the startup heap in it, the one a run triggers when the
+    loader re-enables the GC cost ~0.3 s, an eighth of a no-change rerun.  Nothing created before the run becomes
+    garbage during it, so freezing it frees nothing less; ``unfreeze`` at the end keeps a long-lived process (tests,
+    ``ogi serve`` running flows in-process) from accumulating frozen objects run after run.
+    """
+    import gc
+
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def release_freed_memory() -> None:
@@ -470,7 +493,13 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-def run_direct(
+def run_direct(settings: Settings, **kw: Any) -> "RunSummary":
+    """The whole nightly (or backfill / reprocess) run with no Prefect at all (:func:`_run_direct`)."""
+    with startup_heap_frozen():
+        return _run_direct(settings, **kw)
+
+
+def _run_direct(
     settings: Settings,
     *,
     mode: str = "nightly",

@@ -202,7 +202,8 @@ def test_decode_html_utf8_page_with_a_wrong_gbk_label():
 
 def test_a_write_is_committed_before_the_call_returns(tmp_path):
     """The crawler awaits the network between archive writes: a transaction left open across that wait blocks
-    every other portal's connection (with shared per-host slots this deadlocked a run for the 60 s busy timeout)."""
+    every other portal's connection (with shared per-host slots this deadlocked a run for the 60 s busy timeout).
+    The 304 bookkeeping (``touch`` here) is batched in memory instead, never in an open transaction (next test)."""
     a = Archive(tmp_path)
     a.put("http://x/a.html", b"<html>a</html>", portal_id="p1", kind="report_page", status=200)
     a.log(FetchRecord("p1", "http://x/b.html", dt.datetime.now(dt.timezone.utc), "report_page", 304))
@@ -216,3 +217,47 @@ def test_a_write_is_committed_before_the_call_returns(tmp_path):
     finally:
         other.close()
         a.close()
+
+
+def test_304_bookkeeping_is_batched_but_always_read_back_and_never_left_open(tmp_path, monkeypatch):
+    """``not_modified`` / ``touch`` rows wait in memory for one batched transaction (a no-change night is ~1,000
+    of them); the archive's own reads see them at once, another connection once a batch or any other write
+    commits them, and a batch never stays open as a transaction (another writer is never blocked)."""
+    import crawler.archive as archive_mod
+
+    monkeypatch.setattr(archive_mod, "DEFER_ROWS", 3)
+    monkeypatch.setattr(archive_mod, "DEFER_S", 3600.0)
+    a = Archive(tmp_path)
+    page, att = "http://x/p.html", "http://x/p.pdf"
+    a.put(page, b"<html>p</html>", portal_id="p", kind="report_page", status=200, headers={"ETag": '"1"'},
+          confirmed=False)
+    a.put(att, b"%PDF-1.4", portal_id="p", kind="attachment", status=200, parent_url=page)
+    other = sqlite3.connect(tmp_path / "index.sqlite", timeout=0.2)
+
+    def committed_304s() -> int:
+        return other.execute("SELECT count(*) FROM fetch_log WHERE status = 304").fetchone()[0]
+
+    now = dt.datetime.now(dt.timezone.utc)
+    a.not_modified(FetchRecord("p", page, now, "report_page", 304, a.latest(page).sha256),
+                   headers={"ETag": '"2"'}, confirmed=False)
+    assert committed_304s() == 0  # deferred …
+    other.execute("INSERT INTO fetch_log(portal_id, url, kind, fetched_at, status) VALUES ('q', 'u', 'k', 't', 200)")
+    other.commit()  # … without a transaction open: another writer goes ahead at once
+    assert a.latest(page).etag == '"2"' and a.latest(page).checked_at is None  # read back (unconfirmed 304)
+    assert committed_304s() == 1  # the read wrote the batch first
+    a.not_modified(FetchRecord("p", att, now, "attachment", 304, a.latest(att).sha256), parent_url=page)
+    a.touch(page)
+    assert committed_304s() == 1
+    [child] = a.children(page)  # a deferred refresh of a child: children() reads it back too
+    assert child.url == att and child.checked_at is not None and committed_304s() == 2
+    for i in range(3):  # DEFER_ROWS touches: written without any read
+        a.not_modified(FetchRecord("p", att, now, "attachment", 304, child.sha256), parent_url=page)
+    assert committed_304s() == 5
+    a.not_modified(FetchRecord("p", att, now, "attachment", 304, child.sha256), parent_url=page)
+    a.put("http://x/list.html", b"<html>list</html>", portal_id="p", kind="list", status=200)
+    statuses = [r[0] for r in other.execute("SELECT status FROM fetch_log WHERE portal_id = 'p' ORDER BY id")]
+    assert statuses == [200, 200, 304, 304, 304, 304, 304, 304, 200]  # a put writes the batch first, in order
+    a.not_modified(FetchRecord("p", page, now, "report_page", 304, a.latest(page).sha256))
+    a.close()
+    assert committed_304s() == 7  # close writes what is left
+    other.close()

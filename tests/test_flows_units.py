@@ -164,3 +164,55 @@ def test_crawls_of_several_task_threads_run_on_one_event_loop():
         return done["cancelled"]
 
     assert asyncio.run(cancelled())  # a task's timeout still reaches its crawl
+
+
+def test_the_startup_heap_is_out_of_the_gcs_reach_only_during_the_run():
+    import gc
+
+    from flows.pipeline import startup_heap_frozen
+
+    assert gc.get_freeze_count() == 0
+    with startup_heap_frozen():
+        assert gc.get_freeze_count() > 10_000  # the imports, Prefect, DuckDB: what a full collection would rescan
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_piece_with_nothing_to_extract_needs_no_task_run(tmp_path, monkeypatch):
+    """A no-change night decides its unchanged pieces in the flow thread; a piece with a changed document still
+    goes to an extraction task (here one that refuses to be submitted, to prove which path was taken)."""
+    import flows.tasks as tasks
+    from crawler.types import CrawledDocument
+
+    submitted: list[str] = []
+
+    class Refuse:
+        @staticmethod
+        def submit(portal_id, *a, **k):  # noqa: ANN001, ANN205
+            submitted.append(portal_id)
+            raise RuntimeError("no Prefect here")
+
+    monkeypatch.setattr(tasks, "extract_portal_task", Refuse)
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def piece(pid: str, status: str) -> PortalCrawl:
+        doc = CrawledDocument(portal_id=pid, url=f"http://x/{pid}.html", kind="report_page", sha256="0" * 64,
+                              fetched_at=now, status=status)
+        return PortalCrawl(portal_id=pid, ok=True, listing_complete=True, documents=[doc])
+
+    loaded: list[ExtractBatch] = []
+
+    class Stream:
+        def add(self, batch, crawl_ok=True):  # noqa: ANN001, ANN201
+            loaded.append(batch)
+
+    settings = Settings.load(db=tmp_path / "w.duckdb", portals=tmp_path / "r.yaml")
+    window = tasks._ExtractWindow(Stream(), settings, "nightly", None, {"extract": 0.0, "load": 0.0})
+    window.add([piece("same", "unchanged")], True, None)
+    window.load_ready()
+    assert [b.portal_id for b in loaded] == ["same"] and submitted == []
+    assert [d.crawl_status for d in loaded[0].documents] == ["unchanged"]
+    try:
+        window.add([piece("new", "new")], True, None)
+    except RuntimeError:
+        pass
+    assert submitted == ["new"]

@@ -62,6 +62,24 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _wait_for_workers(api: str, names: set[str], procs: dict, timeout_s: float = 120.0) -> None:
+    """Until every worker has polled the pool once (so that both are there to take the first shards)."""
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    deadline = time.time() + timeout_s
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        while True:
+            for name, p in procs.items():
+                assert p.poll() is None, f"worker {name} exited with {p.returncode}"
+            with get_client(sync_client=True) as client:
+                seen = {w.name for w in client.read_workers_for_work_pool(work_pool_name="ogi-pool")}
+            if names <= seen:
+                return
+            assert time.time() < deadline, f"workers {names - seen} never polled the pool"
+            time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
     from flows.commands import ephemeral_prefect_server
@@ -103,6 +121,7 @@ def pool(tmp_path_factory):
             ref = Settings.load(db=tmp / "reference" / "ogi.duckdb", portals=registry)
             run_direct(ref, mode="backfill")
             mp.delenv("OGI_DATA_DIR")
+            _wait_for_workers(api, {"w1", "w2"}, workers)
             yield {"tmp": tmp, "env": env, "registry": registry, "workers": workers,
                    "ref": file_checksums(ref.db_path, ignore_columns=RUN_TIME_COLUMNS), "ref_db": ref.db_path}
     finally:

@@ -422,6 +422,121 @@ class Archive:
             self._flush_pending()
             self._db.commit()
 
+    def export_portals(self, dest: str | Path, portal_ids: Iterable[str]) -> dict[str, int]:
+        """A new archive at ``dest`` with what this one knows of some portals: their URL state, fetch log and the
+        bodies the URL state names (hard links when possible).  A sharded nightly run seeds each shard with it, so
+        the shard's crawl is as incremental (conditional GETs, 304s) as a run on this archive would be."""
+        ids = sorted(set(portal_ids))
+        dest_p = Path(dest)
+        seed = Archive(dest_p)
+        seed.close()
+        added = {"urls": 0, "fetches": 0, "blobs": 0}
+        with self._lock:
+            self._db.commit()
+            self._db.execute("ATTACH DATABASE ? AS seed", [str(dest_p / "index.sqlite")])
+            try:
+                marks = ",".join("?" * len(ids))
+                if ids:
+                    added["urls"] = self._db.execute(
+                        f"INSERT OR REPLACE INTO seed.url_state SELECT * FROM url_state WHERE portal_id IN ({marks})",
+                        ids).rowcount
+                    added["fetches"] = self._db.execute(
+                        f"""INSERT INTO seed.fetch_log (portal_id, url, kind, fetched_at, status, sha256, bytes, attempts,
+                                                        error, elapsed_ms, conditional, headers)
+                            SELECT portal_id, url, kind, fetched_at, status, sha256, bytes, attempts, error, elapsed_ms,
+                                   conditional, headers FROM fetch_log WHERE portal_id IN ({marks}) ORDER BY id""",
+                        ids).rowcount
+                    shas = [r[0] for r in self._db.execute(
+                        f"SELECT DISTINCT sha256 FROM url_state WHERE portal_id IN ({marks}) AND sha256 IS NOT NULL",
+                        ids).fetchall()]
+                else:
+                    shas = []
+                self._db.commit()
+            finally:
+                self._db.execute("DETACH DATABASE seed")
+        for sha in shas:
+            if not _SHA.match(sha):
+                continue
+            src = self._blob_path(sha)
+            if not src.exists():
+                continue
+            out = dest_p / "objects" / sha[:2] / f"{sha}.gz"
+            if out.exists():
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, out)
+            except OSError:
+                import shutil
+
+                shutil.copyfile(src, out)
+            added["blobs"] += 1
+        return added
+
+    def absorb(self, other: str | Path) -> dict[str, int]:
+        """Take in another archive (a shard's, after it was staged): its blobs, URL state and fetch log.
+
+        Idempotent: a blob already here is kept (content-addressed; hard-linked when on the same file system,
+        else copied through a temp file), a URL's state is replaced only by a newer check, and a fetch-log row
+        already here (same portal, URL, time, kind, status) is not added twice.  Returns what was added.
+        """
+        src = Path(other)
+        added = {"blobs": 0, "urls": 0, "fetches": 0}
+        for f in sorted((src / "objects").glob("*/*.gz")):
+            sha = f.name[:-3]
+            if not _SHA.match(sha):
+                continue
+            dest = self._blob_path(sha)
+            if dest.exists():
+                continue
+            dest.parent.mkdir(exist_ok=True)
+            tmp = dest.with_name(f".{sha}.{os.getpid()}.{threading.get_ident()}.tmp")
+            try:
+                try:
+                    os.link(f, tmp)
+                except OSError:
+                    import shutil
+
+                    shutil.copyfile(f, tmp)
+                os.replace(tmp, dest)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            added["blobs"] += 1
+        if not (src / "index.sqlite").exists():
+            return added
+        with self._lock:
+            self._db.commit()
+            self._db.execute("ATTACH DATABASE ? AS shard", [str(src / "index.sqlite")])
+            try:
+                before = self._db.total_changes
+                self._db.execute(
+                    """INSERT INTO url_state SELECT * FROM shard.url_state WHERE true
+                       ON CONFLICT (url) DO UPDATE SET portal_id = excluded.portal_id, kind = excluded.kind,
+                           sha256 = excluded.sha256, status = excluded.status, etag = excluded.etag,
+                           last_modified = excluded.last_modified, content_type = excluded.content_type,
+                           fetched_at = excluded.fetched_at, checked_at = excluded.checked_at,
+                           link_text = excluded.link_text, list_date = excluded.list_date,
+                           parent_url = excluded.parent_url
+                       WHERE coalesce(excluded.checked_at, '') > coalesce(url_state.checked_at, '')""")
+                added["urls"] = self._db.total_changes - before
+                before = self._db.total_changes
+                self._db.execute(
+                    """INSERT INTO fetch_log (portal_id, url, kind, fetched_at, status, sha256, bytes, attempts, error,
+                                              elapsed_ms, conditional, headers)
+                       SELECT s.portal_id, s.url, s.kind, s.fetched_at, s.status, s.sha256, s.bytes, s.attempts,
+                              s.error, s.elapsed_ms, s.conditional, s.headers
+                       FROM shard.fetch_log s
+                       WHERE NOT EXISTS (SELECT 1 FROM fetch_log f WHERE f.url = s.url AND f.portal_id = s.portal_id
+                                           AND f.fetched_at = s.fetched_at AND f.kind = s.kind
+                                           AND f.status IS s.status)
+                       ORDER BY s.id""")
+                added["fetches"] = self._db.total_changes - before
+                self._db.commit()
+            finally:
+                self._db.execute("DETACH DATABASE shard")
+        return added
+
     def commit(self) -> None:
         with self._lock:
             self._flush_pending()

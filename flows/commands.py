@@ -95,6 +95,73 @@ def backfill_once(portal_ids: list[str], years: list[int] | None, portals: str |
     return code
 
 
+EXIT_INCOMPLETE = 4  # a sharded run merged without all its shards (the missing ones are named)
+
+
+def backfill_sharded_once(shards: int, portal_ids: list[str] | None, years: list[int] | None,
+                          portals: str | Path | None, db: str | Path | None, staging: str | Path | None,
+                          mode: str = "backfill") -> int:
+    """``ogi backfill --shards N`` / ``ogi run --shards N``: one flow run per shard on the work pool, then the merge
+    in this process."""
+    prefect_env_defaults()
+    pre = _precheck(portals, db)
+    if isinstance(pre, int):
+        return pre
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        _err(f"a sharded {mode} runs on the ogi-pool workers: set PREFECT_API_URL to the Prefect server they poll "
+             "(docs/scale.md)")
+        return EXIT_CONFIG
+    from flows.pipeline import RunRefused
+    from flows.shard import backfill_sharded
+
+    try:
+        out = backfill_sharded(shards, portal_ids=portal_ids or None, years=years or None, portals=_s(portals),
+                               db=_s(db), staging=_s(staging), mode=mode, log=lambda m: print(f"ogi: {m}", file=sys.stderr,
+                                                                                 flush=True))
+    except RunRefused as e:
+        _err(str(e))
+        return EXIT_LOCKED if "lock" in str(e).lower() else EXIT_CONFIG
+    except Exception as e:  # noqa: BLE001
+        from flows.pipeline import format_exception
+
+        _err(f"sharded {mode} failed: {format_exception(e)}")
+        return EXIT_FAILED
+    return _merged(out)
+
+
+def merge_once(run_id: str, portals: str | Path | None, db: str | Path | None, staging: str | Path | None) -> int:
+    """``ogi merge RUN_ID``: the merger of a sharded run, again (idempotent)."""
+    prefect_env_defaults()
+    pre = _precheck(portals, db)
+    if isinstance(pre, int):
+        return pre
+    from flows.pipeline import RunRefused
+    from flows.shard import merge_run
+    from staging import ShardIncomplete
+
+    try:
+        out = merge_run(run_id, portals=_s(portals), db=_s(db), staging=_s(staging))
+    except (RunRefused, ShardIncomplete) as e:
+        _err(str(e))
+        return EXIT_LOCKED if "lock" in str(e).lower() else EXIT_CONFIG
+    except Exception as e:  # noqa: BLE001
+        from flows.pipeline import format_exception
+
+        _err(f"merge failed: {format_exception(e)}")
+        return EXIT_FAILED
+    return _merged(out)
+
+
+def _merged(out: Any) -> int:
+    if out.summary is not None:
+        print(out.summary.text(), flush=True)
+    print(f"merged shards {out.merged} of {out.run_id}" + (f"; MISSING {out.missing}" if out.missing else ""),
+          flush=True)
+    return EXIT_INCOMPLETE if out.missing else EXIT_OK
+
+
 def reprocess_once(portal_ids: list[str] | None, portals: str | Path | None, db: str | Path | None) -> int:
     prefect_env_defaults()
     pre = _precheck(portals, db)

@@ -63,28 +63,57 @@ def run(
     portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML (default portals/registry.yaml)."),
     db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file (default data/ogi.duckdb)."),
     only: Optional[list[str]] = typer.Option(None, "--portal", help="Only this portal id (repeatable)."),
+    shards: int = typer.Option(0, "--shards", help="Split into N shards run by the ogi-pool workers, then merge here "
+                               "(needs PREFECT_API_URL and the shard deployment; docs/scale.md)."),
+    staging: Optional[Path] = typer.Option(None, "--staging", help="Staging root of the shards (with --shards)."),
 ) -> None:
     """Run the nightly ingest once, in-process (no Prefect server needed); prints the run summary.
 
     Exit 0 when the run completed (failed portals/pages are in the summary), 2 bad config/registry,
-    3 warehouse locked by another run, 1 the run failed.
+    3 warehouse locked by another run, 1 the run failed (with --shards: 4 a shard is missing).
     """
-    from flows.commands import run_once
+    from flows.commands import backfill_sharded_once, run_once
 
+    if shards:
+        raise typer.Exit(backfill_sharded_once(shards, only, None, portals, db, staging, mode="nightly"))
     raise typer.Exit(run_once(portals=portals, db=db, only=only))
 
 
 @app.command()
 def backfill(
-    portal: list[str] = typer.Option(..., "--portal", help="Portal id to re-crawl fully (repeatable)."),
+    portal: Optional[list[str]] = typer.Option(None, "--portal", help="Portal id to re-crawl fully (repeatable)."),
     year: Optional[list[int]] = typer.Option(None, "--year", help="Only reports of this year (repeatable)."),
     portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML."),
     db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file."),
+    shards: int = typer.Option(0, "--shards", help="Split into N shards (host groups), one flow run each on the "
+                               "ogi-pool workers, then merge here (needs PREFECT_API_URL and the shard deployment)."),
+    staging: Optional[Path] = typer.Option(None, "--staging", help="Staging root of the shards (default: shards/ "
+                                           "beside the warehouse, or OGI_STAGING); every worker must see it."),
 ) -> None:
-    """Re-crawl chosen portals fully (ignoring conditional-GET state) and reload their reports."""
-    from flows.commands import backfill_once
+    """Re-crawl chosen portals fully (ignoring conditional-GET state) and reload their reports.
 
+    With ``--shards N`` the whole registry (or the ``--portal`` ids) is backfilled by the work pool's workers.
+    """
+    from flows.commands import backfill_once, backfill_sharded_once
+
+    if shards:
+        raise typer.Exit(backfill_sharded_once(shards, portal, year, portals, db, staging))
+    if not portal:
+        _fail("backfill needs --portal ID (repeatable), or --shards N for the whole registry", 2)
     raise typer.Exit(backfill_once(portal, year, portals, db))
+
+
+@app.command()
+def merge(
+    run_id: str = typer.Argument(..., help="The sharded run to merge (its plan is under the staging root)."),
+    portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file."),
+    staging: Optional[Path] = typer.Option(None, "--staging", help="Staging root of the shards."),
+) -> None:
+    """Merge (again) every complete shard of a sharded run: idempotent; exit 4 if a shard is still missing."""
+    from flows.commands import merge_once
+
+    raise typer.Exit(merge_once(run_id, portals, db, staging))
 
 
 @app.command()

@@ -770,6 +770,20 @@ class SamplePortalHandle:
 # publish / revise, their replay from the state file (sample_portal/state.py), validators on/off
 
 
+def write_hosts_registry(handles: list[SamplePortalHandle], path: str | Path) -> Path:
+    """One registry over several running sample portals, each its own host (``host:port``) for politeness:
+    the portals of the ``i``-th server get ids ``<id>-<i>`` (what the sharded-run tests and ``bench.scale`` use)."""
+    import yaml
+
+    entries = []
+    for i, h in enumerate(handles):
+        for e in h.registry_entries():
+            entries.append({**e, "id": f"{e['id']}-{i}"})
+    path = Path(path)
+    path.write_text(yaml.safe_dump({"portals": entries}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def _publish(st: _State, p: site.SitePortal, at: float) -> site.Entry:
     st.published += 1
     n = st.published

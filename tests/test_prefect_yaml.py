@@ -17,9 +17,9 @@ def deployments() -> dict[str, dict]:
     return {d["name"]: d for d in data["deployments"]}
 
 
-def test_three_deployments_on_one_process_pool():
+def test_the_deployments_on_one_process_pool():
     deps = deployments()
-    assert set(deps) == {"nightly", "backfill", "reprocess"}
+    assert set(deps) == {"nightly", "backfill", "reprocess", "shard", "merge"}
     assert {d["work_pool"]["name"] for d in deps.values()} == {"ogi-pool"}
     for d in deps.values():  # telemetry off in the flow-run processes too
         env = d["work_pool"]["job_variables"]["env"]

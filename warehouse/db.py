@@ -93,6 +93,7 @@ class Warehouse:
         self.con = con
         self._lock_fd = lock_fd
         self._tx_open = False
+        self._tx_joinable = False
 
     def note_run(self, run_id: str) -> None:
         """Name the run in the lock file, so that if this process is killed the next writer knows which run died."""
@@ -135,6 +136,9 @@ class Warehouse:
         failure is swallowed and a COMMIT follows.
         """
         if self._tx_open:
+            if self._tx_joinable:  # inside :meth:`enclosing_transaction`: part of it (its exception rolls all back)
+                yield self
+                return
             raise RuntimeError("nested transaction")
         self.con.execute("BEGIN TRANSACTION")
         self._tx_open = True
@@ -152,6 +156,19 @@ class Warehouse:
             with contextlib.suppress(Exception):
                 self.con.execute("ROLLBACK")
             raise TransactionFailed(f"commit failed: {e}") from e
+
+    @contextlib.contextmanager
+    def enclosing_transaction(self) -> Iterator["Warehouse"]:
+        """One transaction that the :meth:`transaction` blocks inside it join (the merger: one per shard).
+
+        Any exception inside it, from any inner block, rolls the whole of it back.
+        """
+        with self.transaction():
+            self._tx_joinable = True
+            try:
+                yield self
+            finally:
+                self._tx_joinable = False
 
     # ------------------------------------------------------------------ publishing
 

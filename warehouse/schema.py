@@ -409,7 +409,33 @@ _M4 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_M1, _M2, _M3, _M4)
+# ------------------------------------------------------------------------------------------ migration 5
+
+_M5 = Migration(
+    5,
+    "sharded runs: which staged shard attempt each run merged (main.merged_shards)",
+    (
+        CreateTable(
+            "merged_shards",
+            "One row per shard of a sharded run (issue 13) whose staged files the merger loaded; written in the "
+            "same transaction as the shard's rows, so a shard is merged whole or not at all and a second merge of "
+            "the same run loads the attempt recorded here (and changes nothing).",
+            (
+                C("run_id", "VARCHAR", "The sharded run (its plan under the staging root)."),
+                C("shard", "INTEGER", "Shard number in the run's plan."),
+                C("attempt", "INTEGER", "Attempt of the shard that was merged (a lost worker's shard is run again "
+                  "as a new attempt)."),
+                C("manifest_sha256", "VARCHAR", "sha256 of the attempt's manifest.json (pins the exact files)."),
+                C("portals", "INTEGER", "Portals in the shard."),
+                C("pieces", "INTEGER", "Staged pieces loaded."),
+                C("merged_at", "TIMESTAMP", "When the shard's transaction committed (UTC)."),
+            ),
+            ("PRIMARY KEY (run_id, shard)",),
+        ),
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_M1, _M2, _M3, _M4, _M5)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 _VERSION_TABLE = CreateTable(

@@ -1,0 +1,575 @@
+"""Sharded runs (issue 13): the registry split into shards crawled and extracted by many processes, one merger.
+
+    submitter  plan_shards → <staging>/<run_id>/plan.json → one flow run per shard (``run_deployment``)
+    shard k    crawl + extract its portals into its own archive and staged Parquet (never opens the warehouse),
+               a heartbeat file while it works, the manifest last (:mod:`staging`)
+    merger     every complete shard loaded through one ``RunLoader``, one transaction per shard (recorded in
+               ``main.merged_shards``), then the run's final transaction once (cross-report checks over all
+               shards), the analyst snapshot, one alert digest, the analyst page
+
+The plain functions here (:func:`plan_shards`, :func:`run_shard`, :func:`merge_run`, :func:`wait_and_merge`) run
+without Prefect; the flows ``shard`` and ``merge`` (:mod:`flows.sharded`) wrap them for the work pool, and
+:func:`backfill_sharded` (``ogi backfill --shards N``) submits the shard runs to the pool.
+
+**Shards are host groups.** Politeness is per host (``crawler.hosts``): two shards crawling one host would each
+keep its limits and together break them.  So every portal of one host (the netloc of its first start URL) is in
+one shard; the host groups are dealt biggest first onto the least loaded shard (ties: the lower shard number), and
+a shard keeps its portals in registry order.  The same registry and ``n`` always give the same plan; the plan of a
+run is written once (``plan.json``) and a rerun of that run uses it, whatever the registry says by then.
+
+**Attempts.** A shard whose worker is lost (its heartbeat stops while its flow run still says Running, or the run
+ends Failed/Crashed) is submitted again as a new attempt in a directory of its own; the merger takes the attempt it
+merged before if there is one (``merged_shards``), else the first complete one.  A half-written attempt (no
+manifest, or files that do not match it) is never read.
+
+**Idempotent merge.** A shard's pieces go through the loader, which keys reports by portal + URL and revisions by
+content hash: loading a shard again finds every hash current and writes nothing.  Each shard is one transaction
+with its ``merged_shards`` row, so a merger killed mid-shard leaves that shard out entirely; merging the run again
+(the same ``run_id``) loads every shard again and ends in the state one uninterrupted merge leaves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+from flows import pipeline
+from flows.pipeline import ExtractBatch, RunRefused
+from ogi.config import Settings
+from ogi.killpoints import killpoint
+from ogi.registry import Portal
+from staging import attempt_dir, complete_attempt, read_manifest, shard_dir, write_manifest
+from staging.manifest import read_plan, write_plan
+from staging.parquet import TABLES, ShardReader, ShardWriter
+
+#: Portals of a shard crawled at once (``OGI_SHARD_CRAWL_AHEAD``): with politeness on, a shard's pages/s is about
+#: this many hosts × one request per ``min_delay_s`` each, so it is what keeps a worker's core busy (docs/scale.md).
+CRAWL_AHEAD = max(1, int(os.environ.get("OGI_SHARD_CRAWL_AHEAD", "8")))
+#: The archive a nightly shard starts from, made by the submitter from the main archive: ``shard-k/seed/``.
+SEED = "seed"
+#: Seconds between two touches of a running shard's heartbeat file.
+HEARTBEAT_S = float(os.environ.get("OGI_SHARD_HEARTBEAT_S", "5"))
+
+
+def staging_root(settings: Settings, staging: str | Path | None = None) -> Path:
+    """Where shards stage their files: ``staging``, else ``OGI_STAGING``, else ``shards/`` beside the warehouse."""
+    return Path(staging or os.environ.get("OGI_STAGING") or settings.db_path.parent / "shards")
+
+
+# ------------------------------------------------------------------------------------------- the plan
+
+
+def host_of(portal: Portal) -> str:
+    """The politeness key of a portal: the host (and port) of its first start URL."""
+    url = portal.start_urls[0] if portal.start_urls else ""
+    return urlsplit(url).netloc.lower() or portal.id
+
+
+def plan_shards(portals: list[Portal], n: int) -> list[list[str]]:
+    """Portal ids per shard: whole host groups, biggest first onto the least loaded shard (see the module doc).
+
+    Returns at most ``n`` shards, none empty (fewer hosts than ``n`` give fewer shards).
+    """
+    n = max(1, int(n))
+    groups: dict[str, list[str]] = {}
+    for p in portals:
+        groups.setdefault(host_of(p), []).append(p.id)
+    order = {p.id: i for i, p in enumerate(portals)}
+    ranked = sorted(groups.values(), key=lambda g: (-len(g), order[g[0]]))
+    shards: list[list[str]] = [[] for _ in range(min(n, len(ranked)) or 1)]
+    for g in ranked:
+        k = min(range(len(shards)), key=lambda i: (len(shards[i]), i))
+        shards[k].extend(g)
+    return [sorted(s, key=order.__getitem__) for s in shards if s]
+
+
+def new_plan(settings: Settings, n: int, *, only: Iterable[str] | None = None, mode: str = "backfill",
+             years: Iterable[int] | None = None, staging: str | Path | None = None,
+             run_id: str | None = None) -> dict[str, Any]:
+    """Plan a sharded run and write ``<staging>/<run_id>/plan.json``; returns the plan."""
+    if mode not in ("backfill", "nightly"):
+        raise RunRefused(f"a sharded run is a backfill or a nightly run, not {mode!r}")
+    portals = pipeline.load_portals(settings, only)
+    run_id = run_id or pipeline.new_run_id()
+    plan = {"run_id": run_id, "mode": mode, "years": sorted({int(y) for y in years}) if years else None,
+            "registry": str(settings.portals_path), "portal_ids": [p.id for p in portals],
+            "shards": plan_shards(portals, n),
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+    root = staging_root(settings, staging)
+    if mode == "nightly" and settings.archive_dir.joinpath("index.sqlite").exists():
+        # an incremental run: each shard starts from what the main archive knows of its portals (validators,
+        # last bodies), so its crawl sends conditional GETs as a one-process nightly would
+        from crawler.archive import Archive
+
+        with Archive(settings.archive_dir) as main:
+            for k, ids in enumerate(plan["shards"]):
+                main.export_portals(shard_dir(root, run_id, k) / SEED, ids)
+    write_plan(root, run_id, plan)
+    return plan
+
+
+def _seed_attempt(root: Path, run_id: str, shard: int, archive_dir: Path) -> None:
+    """Copy the shard's seed archive (if the plan made one) into this attempt's own archive (blobs hard-linked)."""
+    seed = shard_dir(root, run_id, shard) / SEED
+    if not (seed / "index.sqlite").exists():
+        return
+    import sqlite3
+
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    src, dst = sqlite3.connect(seed / "index.sqlite"), sqlite3.connect(archive_dir / "index.sqlite")
+    try:  # the backup API: whatever of the seed is still in its WAL comes along
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    for f in (seed / "objects").glob("*/*.gz"):
+        out = archive_dir / "objects" / f.parent.name / f.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(f, out)
+        except OSError:
+            shutil.copyfile(f, out)
+
+
+# ------------------------------------------------------------------------------------------- one shard
+
+
+class _Heartbeat:
+    """Touches ``<attempt>/heartbeat`` (pid and time inside) every ``HEARTBEAT_S`` until stopped."""
+
+    def __init__(self, path: Path, every: float | None = None) -> None:
+        self.path, self.every = path, max(0.1, every or HEARTBEAT_S)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ogi-shard-heartbeat", daemon=True)
+        self.extra: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def beat(self, **extra: Any) -> None:
+        with self._lock:  # the beating thread and the shard's own progress beats
+            self.extra.update(extra)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(json.dumps({"pid": os.getpid(), "at": time.time(), **self.extra}), encoding="utf-8")
+            os.replace(tmp, self.path)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.beat()
+            except OSError:
+                pass
+
+    def __enter__(self) -> "_Heartbeat":
+        self.beat()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def heartbeat_age(root: str | Path, run_id: str, shard: int, attempt: int) -> float | None:
+    """Seconds since the attempt's heartbeat was last touched (``None``: it never started)."""
+    p = attempt_dir(root, run_id, shard, attempt) / "heartbeat"
+    try:
+        return max(0.0, time.time() - p.stat().st_mtime)
+    except OSError:
+        return None
+
+
+def _stored_from_snapshot(settings: Settings) -> dict[str, dict[str, tuple]]:
+    """The publication decisions earlier runs stored, read from the published (read-only) snapshot.
+
+    A shard never opens the writer; no snapshot yet (a first backfill) means no stored decisions.
+    """
+    import duckdb
+
+    from warehouse.load import stored_publications
+
+    if not settings.db_path.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(settings.db_path), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        return stored_publications(con)
+    except duckdb.Error:  # a snapshot older than the publications table
+        return {}
+    finally:
+        con.close()
+
+
+def run_shard(run_id: str, shard: int, attempt: int = 0, *, staging: str | Path | None = None,
+              portals: str | Path | None = None, db: str | Path | None = None) -> dict[str, Any]:
+    """Crawl and extract one shard of a planned run into ``<staging>/<run_id>/shard-k/attempt-a``; returns the
+    manifest.  Already complete: returns its manifest and does nothing.  Never opens the warehouse."""
+    settings = Settings.load(db=db, portals=portals)
+    root = staging_root(settings, staging)
+    plan = read_plan(root, run_id)
+    ids = plan["shards"][shard]
+    mode, years = plan.get("mode", "backfill"), plan.get("years")
+    settings.portals_path = Path(plan.get("registry") or settings.portals_path)
+    d = attempt_dir(root, run_id, shard, attempt)
+    done = read_manifest(d)
+    if done is not None:
+        return done
+    if d.exists():  # an earlier process of this very attempt died half-way (a Prefect retry): start it over
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    full = mode == "backfill"
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    portal_list = pipeline.load_portals(settings, ids)
+    stored = _stored_from_snapshot(settings)
+    from crawler.archive import Archive
+    from flows.crawl_loop import _shared_loop
+    import asyncio
+
+    stats = {"portals": len(portal_list), "requests": 0, "bytes": 0, "documents": 0, "pieces": 0, "extracted": 0,
+             "crawl_wait_s": 0.0, "extract_s": 0.0}
+    with _Heartbeat(d / "heartbeat") as hb:
+        _seed_attempt(root, run_id, shard, d / "archive")
+        archive = Archive(d / "archive")
+        writer = ShardWriter(d)
+        loop = _shared_loop()
+        inflight: Any = ()
+        try:
+            # up to CRAWL_AHEAD portals are crawled at once on the crawl loop's thread (politeness stays per host,
+            # shared by them) while the main thread extracts the oldest finished one
+            from collections import deque
+
+            queue = deque(portal_list)
+            inflight = deque()
+
+            def fill() -> None:
+                while queue and len(inflight) < CRAWL_AHEAD:
+                    p = queue.popleft()
+                    inflight.append((p, asyncio.run_coroutine_threadsafe(
+                        pipeline.crawl_one_async(p, settings, full=full, archive=archive), loop)))
+
+            fill()
+            i = -1
+            while inflight:
+                i += 1
+                p, fut = inflight.popleft()
+                t = time.perf_counter()
+                try:
+                    c = fut.result()
+                except Exception as e:  # noqa: BLE001 - one portal never stops the shard
+                    c = pipeline.failed_crawl(p, e)
+                stats["crawl_wait_s"] += time.perf_counter() - t
+                fill()
+                writer.add_crawl(c)
+                stats["requests"] += c.requests
+                stats["bytes"] += c.bytes
+                stats["documents"] += len(c.documents)
+                for piece in pipeline.extract_pieces(c, reextract_all=full):
+                    t = time.perf_counter()
+                    b = pipeline.extract_portal(piece, settings, reextract_all=full, years=years, archive=archive,
+                                                stored=stored.get(p.id))
+                    stats["extract_s"] += time.perf_counter() - t
+                    writer.add_piece(p.id, b.documents, b.decisions, crawl_ok=c.ok, pending=b.pending,
+                                     extracted=b.extracted, unreadable=b.unreadable, elapsed_s=b.elapsed_s)
+                    stats["pieces"] += 1
+                    stats["extracted"] += b.extracted
+                    killpoint("shard.piece")  # a piece staged, the shard not complete
+                hb.beat(portals_done=i + 1)
+        finally:
+            for _, f in inflight:  # (a failure above) no crawl may go on writing into the archive being closed
+                f.cancel()
+            counts = writer.close()
+            archive.close()
+        stats.update(wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - cpu0,
+                     peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, pid=os.getpid(),
+                     ppid=os.getppid())
+        write_manifest(d, run_id=run_id, shard=shard, attempt=attempt, files=[f"{t}.parquet" for t in TABLES],
+                       portals=ids, mode=mode, rows=counts, stats=stats)
+    return read_manifest(d)  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------------------------------- the merge
+
+
+@dataclass
+class MergeOutcome:
+    run_id: str
+    merged: list[int] = field(default_factory=list)  # shards loaded by this merge (all complete ones)
+    first_time: list[int] = field(default_factory=list)  # … of which this merge recorded in merged_shards
+    missing: list[int] = field(default_factory=list)  # shards with no complete attempt: left out
+    summary: Any = None  # flows.summary.RunSummary
+    timings: dict[str, float] = field(default_factory=dict)
+    reports: int = 0  # staged report documents read back
+
+
+def _merged_attempts(wh: Any, run_id: str) -> dict[int, tuple[int, str]]:
+    rows = wh.execute("SELECT shard, attempt, manifest_sha256 FROM merged_shards WHERE run_id = ?", [run_id]).fetchall()
+    return {int(s): (int(a), m) for s, a, m in rows}
+
+
+def _choose_attempt(root: Path, run_id: str, shard: int, merged: tuple[int, str] | None) -> dict[str, Any] | None:
+    """The attempt merged before (if its files are still intact), else the first complete one."""
+    if merged is not None:
+        m = read_manifest(attempt_dir(root, run_id, shard, merged[0]))
+        if m is not None and m["sha256"] == merged[1]:
+            return m
+    return complete_attempt(root, run_id, shard)
+
+
+def merge_run(run_id: str, *, staging: str | Path | None = None, portals: str | Path | None = None,
+              db: str | Path | None = None, deliver: bool = True, page: bool = True) -> MergeOutcome:
+    """Load every complete shard of ``run_id`` (the only writer), then finish, publish and alert once."""
+    from flows.summary import build_summary
+    from warehouse.inputs import DocumentInput
+    from warehouse.runlog import begin_run
+
+    settings = Settings.load(db=db, portals=portals)
+    root = staging_root(settings, staging)
+    plan = read_plan(root, run_id)
+    mode = plan.get("mode", "backfill")
+    settings.portals_path = Path(plan.get("registry") or settings.portals_path)
+    portal_list = pipeline.load_portals(settings, plan["portal_ids"])
+    out = MergeOutcome(run_id)
+    timings: dict[str, float] = {"lock": 0.0, "load": 0.0}
+    t = time.perf_counter()
+    wh = pipeline.open_writer(settings)
+    # one run, one start: every merge of it (again, after a lost merger) loads with the time the run was planned, so
+    # what depends on when a report was first seen (the first of duplicate publications) never depends on which
+    # merge loaded which shard
+    started = dt.datetime.fromisoformat(plan["created_at"]) if plan.get("created_at") else dt.datetime.now(dt.timezone.utc)
+    with wh:
+        timings["lock"] = time.perf_counter() - t
+        try:
+            begin_run(wh, run_id, mode, started)
+            merged_before = _merged_attempts(wh, run_id)
+            stream = pipeline.RunStream(wh, settings, run_id, started, portal_list, mode)
+            crawls: list[Any] = []
+            archive = None
+            for k in range(len(plan["shards"])):
+                m = _choose_attempt(root, run_id, k, merged_before.get(k))
+                if m is None:
+                    out.missing.append(k)
+                    continue
+                t = time.perf_counter()
+                shard_path = Path(m["dir"])
+                if k not in merged_before:  # its raw bodies into the main archive (reprocess reads them there)
+                    if archive is None:
+                        archive = pipeline.open_archive(settings)
+                    archive.absorb(shard_path / "archive")
+                reader = ShardReader(shard_path)
+                shard_crawls = list(reader.crawls())
+                pieces = 0
+                with wh.enclosing_transaction():
+                    for pid in reader.portal_ids:
+                        for meta in reader.pieces_of[pid]:
+                            docs, decisions = reader.piece(meta, DocumentInput)
+                            out.reports += sum(d.report is not None for d in docs)
+                            stream.add(ExtractBatch(portal_id=pid, documents=docs, decisions=decisions,
+                                                    pending=list(meta["pending"] or []), extracted=meta["extracted"],
+                                                    unreadable=meta["unreadable"], elapsed_s=meta["elapsed_s"]),
+                                       crawl_ok=meta["crawl_ok"])
+                            pieces += 1
+                    if k not in merged_before:
+                        wh.execute(
+                            """INSERT INTO merged_shards (run_id, shard, attempt, manifest_sha256, portals, pieces,
+                                                          merged_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                            [run_id, k, m["attempt"], m["sha256"], len(m.get("portals") or []), pieces,
+                             dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)])
+                        out.first_time.append(k)
+                    killpoint("merge.shard")  # inside the shard's transaction, just before its commit
+                crawls.extend(shard_crawls)
+                out.merged.append(k)
+                timings["load"] += time.perf_counter() - t
+            if archive is not None:
+                pipeline._close(archive)
+            order = {p.id: i for i, p in enumerate(portal_list)}
+            crawls.sort(key=lambda c: order.get(c.portal_id, 0))
+            t = time.perf_counter()
+            result = stream.finish(crawls)  # cross-report checks once, over every merged shard; then publish
+            timings["finish"] = time.perf_counter() - t
+            t = time.perf_counter()
+            delivery = pipeline.deliver_alerts(wh, settings, run_label=f"{mode} {run_id}") if deliver else None
+            timings["alerts"] = time.perf_counter() - t
+        except Exception as e:
+            pipeline.alert_run_failed(settings, run_id, pipeline.format_exception(e), wh, mode)
+            raise
+    report_page = pipeline.write_report_page(settings, timings) if page else None
+    out.timings = timings
+    out.summary = build_summary(
+        run_id=run_id, mode=mode, started_at=started, settings=settings, portals=portal_list, crawls=crawls,
+        batches=stream.summary_batches(portal_list), load_result=result, delivery=delivery, timings=timings,
+        report_page=report_page)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- submit and wait
+
+
+@dataclass
+class ShardState:
+    shard: int
+    attempt: int = 0
+    flow_run_id: Any = None
+    submitted_at: float = 0.0
+    complete: bool = False
+    resubmitted: list[str] = field(default_factory=list)  # why each earlier attempt was given up
+
+
+class ShardLauncher:
+    """How a shard attempt is started and watched (Prefect work pool here; the bench uses plain processes)."""
+
+    def submit(self, run_id: str, shard: int, attempt: int, params: dict[str, Any]) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def status(self, handle: Any) -> tuple[str, float | None]:
+        """``(state, since)``: state is ``waiting`` (not picked up yet), ``starting`` (claimed by a worker, since when),
+        ``running`` (since when), ``done`` or ``failed``."""
+        raise NotImplementedError  # pragma: no cover
+
+    def give_up(self, handle: Any, why: str) -> None:
+        """The attempt is abandoned (its worker is gone): say so where it is tracked."""
+
+
+class PrefectLauncher(ShardLauncher):
+    """One flow run of the ``shard`` deployment per attempt, on whatever worker of the pool takes it."""
+
+    def __init__(self, deployment: str = "shard/shard") -> None:
+        self.deployment = deployment
+
+    def submit(self, run_id: str, shard: int, attempt: int, params: dict[str, Any]) -> Any:
+        from prefect.deployments import run_deployment
+
+        fr = run_deployment(self.deployment, parameters=params, timeout=0,
+                            flow_run_name=f"{run_id}-shard-{shard}-attempt-{attempt}",
+                            tags=["ogi", "shard"])
+        return fr.id
+
+    def status(self, handle: Any) -> tuple[str, float | None]:
+        from prefect import get_client
+
+        with get_client(sync_client=True) as client:
+            fr = client.read_flow_run(handle)
+        st = fr.state.type.value if fr.state else "PENDING"
+        started = fr.start_time.timestamp() if fr.start_time else None
+        if st == "COMPLETED":
+            return "done", started
+        if st in ("FAILED", "CRASHED", "CANCELLED", "CANCELLING"):
+            return "failed", started
+        if st == "RUNNING":
+            return "running", started
+        if st == "PENDING":  # a worker claimed it and is starting its process (or died doing so)
+            return "starting", fr.state.timestamp.timestamp() if fr.state and fr.state.timestamp else None
+        return "waiting", started
+
+    def give_up(self, handle: Any, why: str) -> None:
+        from prefect import get_client
+        from prefect.states import Crashed
+
+        try:
+            with get_client(sync_client=True) as client:
+                client.set_flow_run_state(handle, Crashed(message=why), force=True)
+        except Exception:  # noqa: BLE001 - bookkeeping only: the new attempt runs anyway
+            pass
+
+
+def wait_for_shards(plan: dict[str, Any], root: Path, launcher: ShardLauncher, params: dict[str, Any], *,
+                    stale_after_s: float = 120.0, max_attempts: int = 3, timeout_s: float = 24 * 3600,
+                    poll_s: float = 1.0, log: Any = print) -> list[ShardState]:
+    """Submit every shard, then watch them until each has a complete attempt.
+
+    An attempt is given up — and the shard submitted again as the next attempt — when its run ended failed
+    without a complete manifest, or when it is running but its heartbeat (or, before the first beat, its start)
+    is older than ``stale_after_s`` (a SIGKILLed worker leaves its flow run Running forever).
+    """
+    run_id = plan["run_id"]
+    states = [ShardState(k) for k in range(len(plan["shards"]))]
+
+    def submit(s: ShardState) -> None:
+        s.flow_run_id = launcher.submit(run_id, s.shard, s.attempt,
+                                        {**params, "run_id": run_id, "shard": s.shard, "attempt": s.attempt})
+        s.submitted_at = time.time()
+
+    for s in states:
+        if complete_attempt(root, run_id, s.shard) is not None:
+            s.complete = True
+        else:
+            submit(s)
+    deadline = time.time() + timeout_s
+    while not all(s.complete for s in states):
+        if time.time() > deadline:
+            raise TimeoutError(f"sharded run {run_id}: shards {[s.shard for s in states if not s.complete]} "
+                               f"not complete after {timeout_s:.0f} s")
+        time.sleep(poll_s)
+        for s in states:
+            if s.complete:
+                continue
+            if complete_attempt(root, run_id, s.shard) is not None:
+                s.complete = True
+                continue
+            try:
+                state, started = launcher.status(s.flow_run_id)
+            except Exception as e:  # noqa: BLE001 - the API hiccupped: look again at the next poll
+                log(f"shard {s.shard}: could not read the state of attempt {s.attempt}: {e}")
+                continue
+            why = None
+            if state in ("done", "failed"):
+                if complete_attempt(root, run_id, s.shard) is not None:
+                    s.complete = True
+                    continue
+                why = f"attempt {s.attempt} ended {state} without a complete manifest"
+            elif state == "running":
+                age = heartbeat_age(root, run_id, s.shard, s.attempt)
+                since = age if age is not None else (time.time() - (started or s.submitted_at))
+                if since > stale_after_s:
+                    why = f"attempt {s.attempt}: no heartbeat for {since:.0f} s (worker lost?)"
+            elif state == "starting":  # claimed, its process not running yet: a process start can take a while
+                since = time.time() - (started or s.submitted_at)
+                if since > max(3 * stale_after_s, 60.0):
+                    why = f"attempt {s.attempt}: claimed by a worker {since:.0f} s ago and never started (worker lost?)"
+            if why is None:
+                continue
+            launcher.give_up(s.flow_run_id, why)
+            s.resubmitted.append(why)
+            if s.attempt + 1 >= max_attempts:
+                raise RuntimeError(f"sharded run {run_id}: shard {s.shard} failed {max_attempts} times; last: {why}")
+            s.attempt += 1
+            log(f"shard {s.shard}: {why}; submitting attempt {s.attempt}")
+            submit(s)
+    return states
+
+
+def backfill_sharded(shards: int, *, portal_ids: list[str] | None = None, years: list[int] | None = None,
+                     portals: str | Path | None = None, db: str | Path | None = None,
+                     staging: str | Path | None = None, mode: str = "backfill", launcher: ShardLauncher | None = None,
+                     stale_after_s: float | None = None, log: Any = print) -> MergeOutcome:
+    """``ogi backfill --shards N``: plan, one flow run per shard on the pool, wait, then merge here."""
+    settings = Settings.load(db=db, portals=portals)
+    root = staging_root(settings, staging)
+    plan = new_plan(settings, shards, only=portal_ids, mode=mode, years=years, staging=root)
+    log(f"sharded {mode} {plan['run_id']}: {len(plan['portal_ids'])} portals in {len(plan['shards'])} shards "
+        f"({', '.join(str(len(s)) for s in plan['shards'])} portals); staging under {root}")
+    params = {"staging": str(root), "portals": str(settings.portals_path), "db": str(settings.db_path)}
+    stale = stale_after_s if stale_after_s is not None else float(os.environ.get("OGI_SHARD_STALE_S", "120"))
+    states = wait_for_shards(plan, root, launcher or PrefectLauncher(), params, stale_after_s=stale, log=log)
+    lost = sum(len(s.resubmitted) for s in states)
+    log(f"all {len(states)} shards staged" + (f" ({lost} attempts given up and run again)" if lost else ""))
+    return merge_run(plan["run_id"], staging=root, portals=settings.portals_path, db=settings.db_path)
+
+
+def shard_status(root: str | Path, run_id: str) -> list[dict[str, Any]]:
+    """Per shard: its attempts, which one is complete (for ``ogi`` and the tests)."""
+    plan = read_plan(root, run_id)
+    out = []
+    for k, ids in enumerate(plan["shards"]):
+        attempts = sorted(p.name for p in shard_dir(root, run_id, k).glob("attempt-*"))
+        m = complete_attempt(root, run_id, k)
+        out.append({"shard": k, "portals": ids, "attempts": attempts, "complete": m["attempt"] if m else None})
+    return out

@@ -241,3 +241,18 @@ def test_publish_removes_temp_copies_of_a_killed_publish(tmp_path):
         wh.publish()
     assert not stale.exists() and db.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ogi.duckdb", "ogi.work.duckdb", "ogi.work.duckdb.lock"]
+
+
+def test_duckdb_memory_limit_reaches_the_writer_and_readers(tmp_path, monkeypatch):
+    """``OGI_DUCKDB_MEMORY_LIMIT`` caps DuckDB's buffer pool on every pipeline connection (docs/operations.md)."""
+    monkeypatch.setenv("OGI_DUCKDB_MEMORY_LIMIT", "200MB")
+    db = tmp_path / "w.duckdb"
+    with open_writer(db, 5.0) as wh:
+        writer_limit = wh.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        wh.publish()
+    con = connect_readonly(db)
+    try:
+        reader_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
+    assert writer_limit == reader_limit and writer_limit.replace(" ", "") in ("190.7MiB", "200.0MB", "200MB")

@@ -278,7 +278,7 @@ def open_writer(db_path: str | Path, timeout_s: float = 30.0, *, migrate_to: int
         wpath = work_path(db_path)
         if not wpath.exists() and db_path.exists():
             shutil.copyfile(db_path, wpath)
-        con = duckdb.connect(str(wpath))
+        con = duckdb.connect(str(wpath), config=duckdb_config())
         schema.migrate(con, migrate_to)
         if migrate_to is None or migrate_to >= schema.LATEST_VERSION:
             _ensure_objects(con, analytics)
@@ -289,6 +289,13 @@ def open_writer(db_path: str | Path, timeout_s: float = 30.0, *, migrate_to: int
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
         raise
+
+
+def duckdb_config() -> dict[str, str]:
+    """DuckDB settings of the pipeline's connections: ``OGI_DUCKDB_MEMORY_LIMIT`` (e.g. ``256MB``) caps its buffer
+    pool — the cache of the warehouse's blocks, which otherwise grows with the warehouse up to 80 % of RAM."""
+    limit = os.environ.get("OGI_DUCKDB_MEMORY_LIMIT")
+    return {"memory_limit": limit} if limit else {}
 
 
 _FINGERPRINT_VIEW = "ogi_objects_fingerprint"
@@ -327,4 +334,4 @@ def connect_readonly(db_path: str | Path) -> duckdb.DuckDBPyConnection:
     p = Path(db_path)
     if not p.exists():
         raise WarehouseMissing(f"no warehouse at {p} (run `ogi run` first)")
-    return duckdb.connect(str(p), read_only=True)
+    return duckdb.connect(str(p), read_only=True, config=duckdb_config())

@@ -8,12 +8,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from sample_portal.server import start as start_portal
 from stream_probe import Outstanding
 from warehouse.checksum import RUN_TIME_COLUMNS, differences, file_checksums
+from analyst_expectations import query
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,14 +46,6 @@ def _run(settings):
     return run_direct(settings)
 
 
-def _query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_no_change_reruns_leave_every_analytics_view_identical(portal, tmp_path, monkeypatch):
     # every quirk of the curated sample portal is on (PDF/DOCX-only reports, a directly listed PDF, 图片版, GBK with a
     # wrong header, POST lists, blank zero cells, legacy reports, decoys, lookalike non-reports), and one portal is
@@ -67,7 +59,7 @@ def test_no_change_reruns_leave_every_analytics_view_identical(portal, tmp_path,
         _run(settings)
         assert differences(first, file_checksums(settings.db_path)) == {}
     # the run log is the only thing that grows, by design (and is left out of the checksums)
-    assert _query(settings.db_path, "SELECT count(*) FROM analytics.runs") == [(3,)]
+    assert query(settings.db_path, "SELECT count(*) FROM analytics.runs") == [(3,)]
 
 
 def test_non_reports_go_to_documents_and_coverage_counts_reports_only(portal, tmp_path, monkeypatch):
@@ -76,11 +68,11 @@ def test_non_reports_go_to_documents_and_coverage_counts_reports_only(portal, tm
     db = settings.db_path
     lookalikes = set(portal.lookalike_urls())
     assert len(lookalikes) == 3  # a notice, an interpretation and a summary under report-like list titles
-    fetched = {r[0] for r in _query(db, "SELECT url FROM main.documents")}
+    fetched = {r[0] for r in query(db, "SELECT url FROM main.documents")}
     assert lookalikes <= fetched  # the crawler did fetch them: only their content says what they are
-    reports = dict(_query(db, "SELECT url, status FROM analytics.reports"))
+    reports = dict(query(db, "SELECT url, status FROM analytics.reports"))
     assert not lookalikes & reports.keys()
-    docs = {u: (k, why) for u, k, why in _query(db, "SELECT url, doc_kind, reason FROM analytics.documents")}
+    docs = {u: (k, why) for u, k, why in query(db, "SELECT url, doc_kind, reason FROM analytics.documents")}
     assert {docs[u][0] for u in lookalikes} == {"notice", "interpretation", "summary"}
     assert all(docs[u][1] for u in lookalikes)  # each says why it is not a report
     # a 图片版 report is still a report (we could not read it), not a document
@@ -90,10 +82,10 @@ def test_non_reports_go_to_documents_and_coverage_counts_reports_only(portal, tm
     expected = {e.url for e in portal.expected_reports()} | {e.attachment_url for e in portal.expected_reports()}
     assert set(reports) <= expected
     # coverage counts reports only: the same numbers as counting analytics.reports by hand
-    by_hand = dict(((p, y), n) for p, y, n in _query(db, """
+    by_hand = dict(((p, y), n) for p, y, n in query(db, """
         SELECT portal_id, year, count(*) FROM analytics.reports
         WHERE NOT withdrawn AND status <> 'not_parsed' AND year IS NOT NULL GROUP BY ALL"""))
-    coverage = {(p, y): n for p, y, n in _query(db, "SELECT portal_id, year, reports FROM analytics.coverage") if n}
+    coverage = {(p, y): n for p, y, n in query(db, "SELECT portal_id, year, reports FROM analytics.coverage") if n}
     assert coverage == by_hand
 
 
@@ -115,16 +107,16 @@ def test_a_failed_attachment_fetch_then_a_normal_run_equals_one_clean_run(portal
     portal.inject("404", path=att_url)
     _run(broken)
     # the stub page ("请见附件") is not loaded as the report while its attachment is missing
-    urls = {r[0] for r in _query(broken.db_path, "SELECT url FROM analytics.reports")}
+    urls = {r[0] for r in query(broken.db_path, "SELECT url FROM analytics.reports")}
     assert page_url not in urls and att_url not in urls
-    assert _query(broken.db_path, f"SELECT doc_kind FROM analytics.documents WHERE url = '{page_url}'") == [("pending",)]
+    assert query(broken.db_path, f"SELECT doc_kind FROM analytics.documents WHERE url = '{page_url}'") == [("pending",)]
     portal.clear_faults()
     _run(broken)
     got = file_checksums(broken.db_path, ignore_columns=RUN_TIME_COLUMNS)
     assert differences(want, got) == {}
-    row = _query(broken.db_path, f"SELECT template, n_facts, status FROM analytics.reports WHERE url = '{att_url}'")
+    row = query(broken.db_path, f"SELECT template, n_facts, status FROM analytics.reports WHERE url = '{att_url}'")
     assert row and row[0][0] == "2021" and row[0][1] >= 100 and row[0][2] == "ok"
-    assert _query(broken.db_path, f"SELECT doc_kind, of_url FROM analytics.documents WHERE url = '{page_url}'") == [
+    assert query(broken.db_path, f"SELECT doc_kind, of_url FROM analytics.documents WHERE url = '{page_url}'") == [
         ("carrier", att_url)]
 
 

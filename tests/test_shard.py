@@ -12,12 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flows import shard as sharding
 from ogi.registry import Portal
 from warehouse.checksum import RUN_TIME_COLUMNS, differences, file_checksums
+from analyst_expectations import query
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ("crawl:\n  polite: false\n  min_delay_s: 0\n  retries: 0\n  backoff_base_s: 0.01\n"
@@ -90,14 +90,6 @@ def _settings(lab, name: str):
     return Settings.load(db=lab["tmp"] / name / "ogi.duckdb", portals=lab["registry"])
 
 
-def _query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_sharded_backfill_equals_one_process_and_merging_twice_changes_nothing(env):
     s = _settings(env, "sharded")
     plan = sharding.new_plan(s, 2)
@@ -111,7 +103,7 @@ def test_sharded_backfill_equals_one_process_and_merging_twice_changes_nothing(e
     got = file_checksums(s.db_path, ignore_columns=RUN_TIME_COLUMNS)
     assert got["facts"].rows > 1000 and len(got) > 10
     assert differences(env["ref_checksums"], got) == {}
-    assert _query(s.db_path, "SELECT shard, attempt FROM main.merged_shards ORDER BY shard") == [(0, 0), (1, 0)]
+    assert query(s.db_path, "SELECT shard, attempt FROM main.merged_shards ORDER BY shard") == [(0, 0), (1, 0)]
     # the raw bodies are in the main archive too (reprocess reads them there)
     from crawler.archive import Archive
 
@@ -123,7 +115,7 @@ def test_sharded_backfill_equals_one_process_and_merging_twice_changes_nothing(e
     again = sharding.merge_run(plan["run_id"], db=s.db_path, portals=s.portals_path)
     assert again.merged == [0, 1] and again.first_time == []
     assert differences(before, file_checksums(s.db_path)) == {}
-    assert _query(s.db_path, "SELECT count(*) FROM main.merged_shards") == [(2,)]
+    assert query(s.db_path, "SELECT count(*) FROM main.merged_shards") == [(2,)]
 
 
 def test_a_half_written_shard_is_ignored_until_an_attempt_is_complete(env):
@@ -137,12 +129,12 @@ def test_a_half_written_shard_is_ignored_until_an_attempt_is_complete(env):
     (attempt_dir(root, run_id, 1, 0) / "manifest.json").unlink()  # as if its worker died before the manifest
     out = sharding.merge_run(run_id, db=s.db_path, portals=s.portals_path)
     assert out.merged == [0] and out.missing == [1]
-    portals = {r[0] for r in _query(s.db_path, "SELECT DISTINCT portal_id FROM analytics.reports")}
+    portals = {r[0] for r in query(s.db_path, "SELECT DISTINCT portal_id FROM analytics.reports")}
     assert portals == set(plan["shards"][0])
     sharding.run_shard(run_id, 1, 1, db=s.db_path, portals=s.portals_path)  # the shard run again, as attempt 1
     out = sharding.merge_run(run_id, db=s.db_path, portals=s.portals_path)
     assert out.merged == [0, 1] and out.first_time == [1]
-    assert _query(s.db_path, "SELECT shard, attempt FROM main.merged_shards ORDER BY shard") == [(0, 0), (1, 1)]
+    assert query(s.db_path, "SELECT shard, attempt FROM main.merged_shards ORDER BY shard") == [(0, 0), (1, 1)]
     assert differences(env["ref_checksums"], file_checksums(s.db_path, ignore_columns=RUN_TIME_COLUMNS)) == {}
 
 
@@ -159,8 +151,8 @@ def test_a_merger_killed_inside_a_shard_leaves_that_shard_out_whole_and_a_rerun_
     assert r.returncode == -9, r.stderr[-2000:]
     # nothing is published yet; the working file has shard 0 whole and nothing of shard 1
     work = s.db_path.parent / "ogi.work.duckdb"
-    assert _query(work, "SELECT shard FROM main.merged_shards") == [(0,)]
-    loaded = {r[0] for r in _query(work, "SELECT DISTINCT portal_id FROM main.reports")}
+    assert query(work, "SELECT shard FROM main.merged_shards") == [(0,)]
+    loaded = {r[0] for r in query(work, "SELECT DISTINCT portal_id FROM main.reports")}
     assert loaded == set(plan["shards"][0])
     out = sharding.merge_run(run_id, db=s.db_path, portals=s.portals_path)
     assert out.merged == [0, 1] and out.first_time == [1]

@@ -24,10 +24,10 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from warehouse.checksum import RUN_TIME_COLUMNS, differences, file_checksums
+from analyst_expectations import query
 
 pytestmark = pytest.mark.prefect
 
@@ -36,14 +36,6 @@ BIN = Path(sys.executable).parent
 HOSTS, SHARDS = 3, 3
 FAST = ("crawl:\n  polite: false\n  min_delay_s: 0\n  retries: 1\n  backoff_base_s: 0.05\n"
         "  connect_timeout_s: 2\n  read_timeout_s: 10\nlock_timeout_s: 10\n")
-
-
-def _query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _ppid(pid: int) -> int | None:
@@ -163,7 +155,7 @@ def test_the_sharded_backfill_on_two_workers_equals_one_process(pool, clean):
     workers = {p.pid for p in pool["workers"].values()}
     assert {m["stats"]["ppid"] for m in ms} == workers, (ms, workers)
     assert len({m["stats"]["pid"] for m in ms}) == SHARDS  # one flow-run process per shard
-    assert _query(clean["db"], "SELECT count(*), count(DISTINCT shard) FROM main.merged_shards") == [(SHARDS, SHARDS)]
+    assert query(clean["db"], "SELECT count(*), count(DISTINCT shard) FROM main.merged_shards") == [(SHARDS, SHARDS)]
     assert f"merged shards {list(range(SHARDS))}" in clean["out"].stdout
 
 
@@ -209,13 +201,13 @@ def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(pool, clean):
     # the killed attempt stays half-written (never merged); its shard was run again, as attempt 1
     assert not (killed["shard_dir"] / "manifest.json").exists()
     shard = int(killed["shard_dir"].parent.name.split("-")[1])
-    merged = dict(_query(db, "SELECT shard, attempt FROM main.merged_shards"))
+    merged = dict(query(db, "SELECT shard, attempt FROM main.merged_shards"))
     assert merged == {k: (1 if k == shard else 0) for k in range(SHARDS)}
     assert out.merged == list(range(SHARDS)) and out.missing == []
     got = file_checksums(db, ignore_columns=RUN_TIME_COLUMNS)
     assert differences(pool["ref"], got) == {}
-    ((reports, distinct),) = _query(db, "SELECT count(*), count(DISTINCT (portal_id, url)) FROM analytics.reports")
-    assert reports == distinct == _query(pool["ref_db"], "SELECT count(*) FROM analytics.reports")[0][0]
+    ((reports, distinct),) = query(db, "SELECT count(*), count(DISTINCT (portal_id, url)) FROM analytics.reports")
+    assert reports == distinct == query(pool["ref_db"], "SELECT count(*) FROM analytics.reports")[0][0]
     # and the merge once more, by hand: nothing changes, not even when a row was seen
     before = file_checksums(db)
     r = _ogi(pool, "merge", out.run_id, "--portals", str(pool["registry"]), "--db", str(db))

@@ -393,8 +393,7 @@ class Archive:
         if parent_url:
             self._pending_parents.add(parent_url)
         if len(self._pending_touches) >= DEFER_ROWS or time.monotonic() - self._pending_since >= DEFER_S:
-            self._flush_pending()
-            self._db.commit()
+            self.commit()
 
     def _flush_pending(self) -> None:
         """Write the deferred 304 bookkeeping (in the caller's transaction; the caller commits)."""
@@ -419,8 +418,7 @@ class Archive:
     def _sync(self, url: str | None = None) -> None:
         """Before a read: write what is deferred if the read could see it (any of it when ``url`` is None)."""
         if self._pending_touches and (url is None or url in self._pending_urls):
-            self._flush_pending()
-            self._db.commit()
+            self.commit()
 
     def export_portals(self, dest: str | Path, portal_ids: Iterable[str]) -> dict[str, int]:
         """A new archive at ``dest`` with what this one knows of some portals: their URL state, fetch log and the

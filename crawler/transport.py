@@ -23,7 +23,6 @@ import contextlib
 import os
 import re
 import select
-import socket
 import ssl
 import time
 from collections import deque
@@ -218,7 +217,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} within {timeout} s") from None
         except ssl.SSLError as e:
             raise httpx.ConnectError(f"{type(e).__name__}: {e}") from e
-        except (OSError, socket.gaierror) as e:
+        except OSError as e:  # refused, unreachable, a name that does not resolve (gaierror)
             raise httpx.ConnectError(f"{type(e).__name__}: {e}") from e
         return _Connection(reader, writer)
 

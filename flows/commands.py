@@ -116,19 +116,9 @@ def backfill_sharded_once(shards: int, portal_ids: list[str] | None, years: list
     from flows.pipeline import RunRefused
     from flows.shard import backfill_sharded
 
-    try:
-        out = backfill_sharded(shards, portal_ids=portal_ids or None, years=years or None, portals=_s(portals),
-                               db=_s(db), staging=_s(staging), mode=mode, log=lambda m: print(f"ogi: {m}", file=sys.stderr,
-                                                                                 flush=True))
-    except RunRefused as e:
-        _err(str(e))
-        return EXIT_LOCKED if "lock" in str(e).lower() else EXIT_CONFIG
-    except Exception as e:  # noqa: BLE001
-        from flows.pipeline import format_exception
-
-        _err(f"sharded {mode} failed: {format_exception(e)}")
-        return EXIT_FAILED
-    return _merged(out)
+    return _merged(f"sharded {mode}", (RunRefused,), lambda: backfill_sharded(
+        shards, portal_ids=portal_ids or None, years=years or None, portals=_s(portals), db=_s(db),
+        staging=_s(staging), mode=mode, log=lambda m: print(f"ogi: {m}", file=sys.stderr, flush=True)))
 
 
 def merge_once(run_id: str, portals: str | Path | None, db: str | Path | None, staging: str | Path | None) -> int:
@@ -141,20 +131,23 @@ def merge_once(run_id: str, portals: str | Path | None, db: str | Path | None, s
     from flows.shard import merge_run
     from staging import ShardIncomplete
 
+    return _merged("merge", (RunRefused, ShardIncomplete),
+                   lambda: merge_run(run_id, portals=_s(portals), db=_s(db), staging=_s(staging)))
+
+
+def _merged(what: str, refusals: tuple[type[Exception], ...], call: Callable[[], Any]) -> int:
+    """Run a sharded run's submit-and-merge (or a merge alone) and print what was merged, or why not: a refusal
+    (a lock, a bad registry, a missing shard) is one line with exit 3/2, anything else exit 1."""
     try:
-        out = merge_run(run_id, portals=_s(portals), db=_s(db), staging=_s(staging))
-    except (RunRefused, ShardIncomplete) as e:
+        out = call()
+    except refusals as e:
         _err(str(e))
         return EXIT_LOCKED if "lock" in str(e).lower() else EXIT_CONFIG
     except Exception as e:  # noqa: BLE001
         from flows.pipeline import format_exception
 
-        _err(f"merge failed: {format_exception(e)}")
+        _err(f"{what} failed: {format_exception(e)}")
         return EXIT_FAILED
-    return _merged(out)
-
-
-def _merged(out: Any) -> int:
     if out.summary is not None:
         print(out.summary.text(), flush=True)
     print(f"merged shards {out.merged} of {out.run_id}" + (f"; MISSING {out.missing}" if out.missing else ""),

@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  Prefect overhead ratio (flow, 1 portal at a time / direct): first run "
                       f"{o_first['wall_s']:.2f} / {d_first['wall_s']:.2f} s = {o_first['wall_s'] / d_first['wall_s']:.2f}×, "
                       f"rerun {o_rerun['wall_s']:.2f} / {d_rerun['wall_s']:.2f} s = {o_rerun['wall_s'] / d_rerun['wall_s']:.2f}×")
-                print(f"  flow with {os.environ.get('OGI_PORTAL_CONCURRENCY', '4')} portals at a time / direct: first run "
+                print(f"  flow with {os.environ.get('OGI_PORTAL_CONCURRENCY', '16')} portals at a time / direct: first run "
                       f"{f_first['wall_s'] / d_first['wall_s']:.2f}×, rerun {f_rerun['wall_s'] / d_rerun['wall_s']:.2f}×")
         finally:
             portal.stop()

@@ -293,7 +293,7 @@ class _Run:
         """One report page and its attachments; the page is confirmed in the archive (``checked_at``) only after
         every attachment it links was handled, so a crawl killed in between re-reads the page next night."""
         f = self.f
-        res = await f.fetch(link.url, kind="report_page", link_text=link.text, list_date=link.date)
+        res = await f.fetch(link.url, kind="report_page", link_text=link.text, list_date=link.date, known=prior)
         self.fetched(res, "report_page", prior, link.text, link.date)
         if res is None:
             return

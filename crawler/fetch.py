@@ -28,7 +28,7 @@ from protego import Protego
 from crawler.archive import Archive, UrlState, utcnow
 from crawler.hosts import HostPolicy
 from crawler.links import decode_html
-from crawler.transport import lean_transport
+from crawler.transport import EMPTY_BODY, lean_transport
 from crawler.types import FetchFailure, FetchRecord, PortalCrawl
 from ogi.config import CrawlSettings
 from ogi.registry import Portal
@@ -177,17 +177,20 @@ class Fetcher:
 
     async def fetch(self, url: str, *, kind: str, conditional: bool = True, method: str = "GET",
                     data: dict | None = None, link_text: str | None = None, list_date=None,
-                    parent_url: str | None = None) -> FetchResult | None:
-        """Fetch ``url``; None when it failed (the failure is recorded).  Never raises for HTTP trouble."""
+                    parent_url: str | None = None, known: UrlState | None = None) -> FetchResult | None:
+        """Fetch ``url``; None when it failed (the failure is recorded).  Never raises for HTTP trouble.
+
+        ``known``: the URL's archived state as the caller just read it (the crawl reads every known URL's state
+        once to plan the night), so that it is not read again here."""
         try:
             return await self._get(url, kind=kind, conditional=conditional, method=method, data=data,
-                                   link_text=link_text, list_date=list_date, parent_url=parent_url)
+                                   link_text=link_text, list_date=list_date, parent_url=parent_url, known=known)
         except FetchError:
             return None  # already recorded (fetch log + PortalCrawl.failures)
 
     async def _get(self, url: str, *, kind: str, conditional: bool, method: str = "GET", data: dict | None = None,
                    check_robots: bool = True, store: bool = True, link_text=None, list_date=None,
-                   parent_url=None) -> FetchResult | None:
+                   parent_url=None, known: UrlState | None = None) -> FetchResult | None:
         s = self.settings
         if not self.portal.allows(url):
             self._record(url, kind, None, error=f"offsite: {urlsplit(url).hostname} not in allowed_hosts")
@@ -205,7 +208,9 @@ class Fetcher:
                 self.crawl.listing_complete = self.crawl.listing_complete and kind not in ("list", "list_api")
                 raise FetchError("page_cap", "cap reached", transient=False)
             self.pages += 1
-        prior = self.archive.latest(url) if method == "GET" else None
+        prior = None
+        if method == "GET":
+            prior = known if known is not None and known.url == url else self.archive.latest(url)
         headers: dict[str, str] = {}
         use_validators = conditional and getattr(s, "conditional", True)
         if use_validators and prior is not None and prior.sha256 and self.archive.has(prior.sha256):
@@ -390,6 +395,8 @@ class Fetcher:
                                              status=status, transient=False)
                         chunks: list[bytes] = []
                         size = 0
+                        if resp.stream is EMPTY_BODY:  # complete, nothing to read (a 304): skip httpx's decoders
+                            return status, current, rh, b""
                         async for chunk in resp.aiter_bytes():
                             size += len(chunk)
                             if size > cap:

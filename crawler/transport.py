@@ -130,18 +130,39 @@ class _Connection:
             self.writer.close()
 
 
+class _Empty(httpx.AsyncByteStream):
+    """The body of a response that has none (304, 204, HEAD, ``Content-Length: 0``), already complete: its
+    connection went back to the free list with the head.  The fetcher reads nothing from it (``EMPTY_BODY``)."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        return
+        yield b""  # pragma: no cover - makes this an async generator
+
+    async def aclose(self) -> None:
+        return None
+
+
+#: The one body stream of every complete empty response (see :class:`_Empty`).
+EMPTY_BODY = _Empty()
+
+
 class _Body(httpx.AsyncByteStream):
     """The response body; at its end the connection goes back to the free list (or is closed)."""
 
-    def __init__(self, transport: "KeepAliveTransport", key: tuple, conn: _Connection, read_timeout: float | None):
+    def __init__(self, transport: "KeepAliveTransport", key: tuple, conn: _Connection, read_timeout: float | None,
+                 first: h11.Event | None = None):
         self._t, self._key, self._conn, self._timeout = transport, key, conn, read_timeout
         self._done = False
+        self._first = first  # the body's first event, when it was already in the buffer with the head
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         conn = self._conn
         try:
             while not self._done:
-                event = await conn.receive(self._timeout)
+                if self._first is not None:
+                    event, self._first = self._first, None
+                else:
+                    event = await conn.receive(self._timeout)
                 if isinstance(event, h11.Data):
                     yield bytes(event.data)
                 elif isinstance(event, h11.EndOfMessage):
@@ -289,7 +310,16 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
             break
         assert isinstance(event, h11.Response)
-        stream = _Body(self, key, conn, read_t)  # h11 knows a HEAD, 204 or 304 has no body: it ends at once
+        # h11 knows a HEAD, 204 or 304 has no body; whatever of the body came with the head is in its buffer
+        try:
+            first = conn.h11.next_event()
+        except h11.RemoteProtocolError as e:
+            raise httpx.RemoteProtocolError(str(e)) from e
+        if isinstance(first, h11.EndOfMessage):  # complete already (most of a no-change night: 304s)
+            self._checkin(key, conn, True)
+            stream: httpx.AsyncByteStream = EMPTY_BODY
+        else:
+            stream = _Body(self, key, conn, read_t, None if first is h11.NEED_DATA else first)
         return httpx.Response(status_code=event.status_code, headers=list(event.headers), stream=stream,
                               extensions={"http_version": b"HTTP/1.1", "reason_phrase": bytes(event.reason)})
 

@@ -39,8 +39,15 @@ from flows.summary import RunSummary, build_summary  # noqa: E402
 from ogi.config import ConfigError, Settings, redact_url  # noqa: E402
 from warehouse.runlog import begin_run  # noqa: E402
 
-#: How many portals are crawled (and extracted) at once; each crawl also keeps its own per-host limits.
-PORTAL_CONCURRENCY = int(os.environ.get("OGI_PORTAL_CONCURRENCY", "4"))
+pipeline.import_stages()
+import prefect.artifacts  # noqa: E402,F401 - the run summary artifact (same reason as import_stages)
+import prefect.task_engine  # noqa: E402,F401 - imported by the first task run otherwise
+
+#: How many portals are crawled at once.  A crawl task only waits on the shared crawl loop and politeness is per
+#: host (``crawler.hosts``), so more portals in flight cost a thread and a little state each, and they overlap one
+#: portal's latency-bound list walk with another's fetches: with 4, a 3,000-portal nightly was ~57 h of mostly
+#: waiting (docs/scale.md).  The crawler's ``global_concurrency`` still caps the requests in flight.
+PORTAL_CONCURRENCY = max(1, int(os.environ.get("OGI_PORTAL_CONCURRENCY", "16")))
 #: Extraction tasks submitted and not yet loaded; with ``pipeline.EXTRACT_PIECE`` documents each, this bounds
 #: how many extracted reports a run holds at once (``python -m bench.memory``).
 #: Two by default: extraction is mostly Python (one core at a time under the GIL), more pieces only wait in memory.

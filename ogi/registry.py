@@ -6,6 +6,7 @@ portal ``id``, so ids are validated to be stable slugs and unique.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +42,13 @@ class Portal:
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def allows(self, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
-        return host in self.allowed_hosts
+        return _host(url) in self.allowed_hosts
+
+
+@functools.lru_cache(maxsize=8192)
+def _host(url: str) -> str:
+    """The URL's lower-case host name: asked of every URL several times a crawl (list entry, fetch, redirect)."""
+    return (urlsplit(url).hostname or "").lower()
 
 
 def load_registry(path: str | Path) -> list[Portal]:

@@ -177,6 +177,7 @@ class Archive:
         self.root = Path(root)
         self.objects = self.root / "objects"
         self.objects.mkdir(parents=True, exist_ok=True)
+        self._objects_dir = str(self.objects)  # blob paths are built as strings: the hot path stats one per known URL
         self._lock = threading.RLock()
         self._dirs: set[Path] = set()
         self._verified: set[str] = set()  # blobs read back and found intact by this process
@@ -199,9 +200,12 @@ class Archive:
     # ------------------------------------------------------------------ blobs
 
     def _blob_path(self, sha: str) -> Path:
+        return Path(self._blob_file(sha))
+
+    def _blob_file(self, sha: str) -> str:
         if not _SHA.match(sha):  # never build a path from anything but a hex digest
             raise ValueError(f"not a sha256: {sha!r}")
-        return self.objects / sha[:2] / f"{sha}.gz"
+        return f"{self._objects_dir}/{sha[:2]}/{sha}.gz"
 
     def store_blob(self, body: bytes) -> str:
         """Store ``body`` (idempotent) and return its sha256.  An existing blob that is corrupt is replaced
@@ -256,10 +260,9 @@ class Archive:
         ``ogi archive verify``, which never trusts the cache."""
         if cached and sha256 in self._verified:
             return None
-        path = self._blob_path(sha256)
         if cached:
             try:
-                st = path.stat()
+                st = os.stat(self._blob_file(sha256))
             except FileNotFoundError:
                 return "missing"
             with self._lock:

@@ -73,6 +73,12 @@ def _unverified_ssl_context() -> ssl.SSLContext:
     return ctx
 
 
+def client_profile(settings: CrawlSettings, *, verify: bool = True) -> tuple:
+    """What a client made by :func:`make_client` depends on: crawls with equal profiles can share one."""
+    return ("crawler", verify, settings.read_timeout_s, settings.connect_timeout_s, settings.global_concurrency,
+            env_has_proxy())
+
+
 def make_client(settings: CrawlSettings, *, verify: bool = True) -> httpx.AsyncClient:
     """The HTTP client the crawler uses: our User-Agent, no automatic redirects, explicit timeouts."""
     n = max(1, settings.global_concurrency)

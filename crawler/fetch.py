@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import random
 import re
 import sqlite3
@@ -76,7 +77,9 @@ def body_changed(res: FetchResult, before: UrlState | None) -> bool:
     return not (before is not None and before.sha256 and before.sha256 == res.sha256)
 
 
+@functools.lru_cache(maxsize=8192)
 def hostkey(url: str) -> str:
+    """``scheme://host[:port]``: the robots.txt key, asked of every request (memoised: URLs repeat per night)."""
     p = urlsplit(url)
     return f"{p.scheme}://{p.netloc.lower()}"
 
@@ -342,7 +345,7 @@ class Fetcher:
             if cookies.jar:
                 cookies.set_cookie_header(req)
             resp = await self._lean.handle_async_request(req)
-        if "set-cookie" in resp.headers:
+        if any(k.lower() == b"set-cookie" for k, _ in resp.headers.raw):  # without decoding every header
             resp.request = req or httpx.Request("GET", url)
             cookies.extract_cookies(resp)
         return resp

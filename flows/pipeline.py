@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
+from flows import crawl_loop
 from ogi.config import Settings, redact_url
 from ogi.killpoints import killpoint
 from ogi.registry import Portal, RegistryError, load_registry
@@ -99,8 +100,13 @@ async def crawl_one_async(portal: Portal, settings: Settings, *, full: bool = Fa
         # the crawler sends If-None-Match / If-Modified-Since unless ``settings.conditional`` is False
         crawl_settings = copy.copy(settings.crawl)
         crawl_settings.conditional = False  # type: ignore[attr-defined]
+    client = None
+    if portal.verify_tls and crawl_loop.on_crawl_loop():  # a flow's crawl: one connection pool for the run
+        from crawler.crawl import client_profile, make_client
+
+        client = crawl_loop.shared_client(client_profile(crawl_settings), lambda: make_client(crawl_settings))
     try:
-        return await crawl_portal(portal, archive, crawl_settings)
+        return await crawl_portal(portal, archive, crawl_settings, client)
     finally:
         if own:
             _close(archive)

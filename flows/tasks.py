@@ -33,7 +33,7 @@ from flows.prefect_tls import share_api_tls_contexts  # noqa: E402
 share_api_tls_contexts()  # one verified TLS context for Prefect's API clients, not one per client
 
 from flows import pipeline  # noqa: E402
-from flows.crawl_loop import run_on_crawl_loop  # noqa: E402
+from flows.crawl_loop import close_clients, run_on_crawl_loop  # noqa: E402
 from flows.pipeline import ExtractBatch, RunRefused  # noqa: E402
 from flows.summary import RunSummary, build_summary  # noqa: E402
 from ogi.config import ConfigError, Settings, redact_url  # noqa: E402
@@ -219,8 +219,11 @@ class _ExtractWindow:
 
 def run_flow_body(mode: str, **kw: Any) -> RunSummary | Any:
     """The body of the three flows (:func:`_run_flow_body`), with the startup heap out of the GC's way."""
-    with pipeline.startup_heap_frozen():
-        return _run_flow_body(mode, **kw)
+    try:
+        with pipeline.startup_heap_frozen():
+            return _run_flow_body(mode, **kw)
+    finally:
+        close_clients()  # the run's shared connection pool (flows.crawl_loop.shared_client)
 
 
 def _run_flow_body(

@@ -62,6 +62,7 @@ class LoggedRequest:
     user_agent: str
     t: float  # when the response was sent (epoch seconds)
     started: float = 0.0  # when the request line arrived (politeness tests: spacing of requests)
+    peer: tuple | None = None  # the client's (address, port): one per TCP connection (connection-reuse tests)
 
 
 @dataclass
@@ -206,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
                 st.log.append(
                     LoggedRequest(method, self.path, host, status, nbytes, conditional, portal.id if portal else None,
                                   fault.kind if fault else None, self.headers.get("User-Agent", ""), time.time(),
-                                  started)
+                                  started, tuple(self.client_address))
                 )
 
         if fault is not None:

@@ -155,3 +155,34 @@ def test_slots_work_across_threads_and_loops_and_survive_cancellation():
         return time.perf_counter() - t0
 
     assert asyncio.run(timed()) >= 0.004  # 6 jobs through 3 slots: two rounds
+
+
+def test_portals_crawled_on_the_crawl_loop_share_one_connection_pool(sample_portal, tmp_path):
+    """Registry entries on one host crawled by one run reuse the host's connections (flows.crawl_loop.shared_client),
+    and the run's end closes them; crawls outside the crawl loop keep a client of their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows import crawl_loop, pipeline
+    from ogi.config import Settings
+
+    settings = Settings.load(db=tmp_path / "ogi.duckdb", portals=sample_portal.write_registry(tmp_path / "r.yaml"))
+    settings.crawl = dataclasses.replace(settings.crawl, polite=False, min_delay_s=0.0, per_host_concurrency=4,
+                                         global_concurrency=4)
+    portals = [p for p in pipeline.load_portals(settings) if p.id in TWO]
+
+    def crawl_all(run) -> set:
+        sample_portal.clear_log()
+        with ThreadPoolExecutor(2) as pool:  # two task threads, as the flow's task runner
+            crawls = list(pool.map(run, portals))
+        assert all(c.ok and len(c.documents) >= 10 for c in crawls)
+        return {q.peer for q in sample_portal.requests}
+
+    on_loop = crawl_all(lambda p: asyncio.run(crawl_loop.run_on_crawl_loop(pipeline.crawl_one_async(p, settings))))
+    assert len(on_loop) <= 4  # at most the per-host limit, for both portals together
+    assert crawl_loop._clients  # still open: a later crawl of the run reuses them
+    crawl_loop.close_clients()
+    assert not crawl_loop._clients
+
+    # the same two crawls each with a client of its own (what every flow run did before) open more connections
+    own = crawl_all(lambda p: pipeline.crawl_one(p, settings))
+    assert len(own) > len(on_loop), (len(own), len(on_loop))

@@ -29,12 +29,18 @@ from typing import Any
 import duckdb
 
 from analyst.data import Filters
+from warehouse.db import bounded_memory
 
 CHUNK_REPORTS = 64  # reports per chunk: a chunk is decoded in a few ms
 TEXT_LIMIT = 20_000  # characters of the body text shown when no section was found (legacy reports)
 #: Chunks whose JSON is built by one query (512 reports).  DuckDB's working memory for the query, not the JSON it
 #: returns, is what this bounds: ~100 MB for 1,024 reports, ~40 MB for 512 (``python -m bench.memory``, 10,000 reports)
 BLOCK_CHUNKS = 8
+#: DuckDB's memory while the drill-down blocks are built (``OGI_PAGE_BLOCK_MEMORY_LIMIT``; "off": DuckDB's own).
+#: Each block scans the whole ``facts`` table, and DuckDB caches what it scans up to its limit (80 % of RAM): ~100 MB of the page's
+#: peak at 1,000 reports already, more at 10,000, for a cache the next block barely uses.  A block that needs more
+#: working memory than this is built again without the limit (never an error for want of memory).
+BLOCK_MEMORY_LIMIT = os.environ.get("OGI_PAGE_BLOCK_MEMORY_LIMIT", "128MB")
 #: Changes whenever what a chunk holds is built differently (the payload query, TEXT_LIMIT, the encoding), so an
 #: older page's chunks are never reused by a newer build.
 PAYLOAD_FORMAT = f"dd1|{TEXT_LIMIT}|{CHUNK_REPORTS}"
@@ -144,10 +150,11 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, report_ids: list[str
     reused = len(parts) - len(todo)
     total = 0
     # zlib releases the GIL while it compresses: the chunks compress on every core
-    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool, \
+            bounded_memory(con, BLOCK_MEMORY_LIMIT) as bounded:
         for start in range(0, len(todo), BLOCK_CHUNKS):
             block = todo[start:start + BLOCK_CHUNKS]
-            bodies = payloads(con, filters, [r for n in block for r in parts[n]])
+            bodies = bounded(lambda: payloads(con, filters, [r for n in block for r in parts[n]]))
             total += sum(len(b.encode("utf-8")) for b in bodies.values())
 
             def encode(n: int, bodies: dict[str, str] = bodies) -> str:

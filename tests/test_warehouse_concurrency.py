@@ -256,3 +256,42 @@ def test_duckdb_memory_limit_reaches_the_writer_and_readers(tmp_path, monkeypatc
     finally:
         con.close()
     assert writer_limit == reader_limit and writer_limit.replace(" ", "") in ("190.7MiB", "200.0MB", "200MB")
+
+
+def test_bounded_memory_caps_a_scan_retries_what_needs_more_and_restores_the_limit(tmp_path, monkeypatch):
+    """warehouse.db.bounded_memory: the page's big scans run under a small DuckDB limit; a query that needs more
+    is run again without it (no error); afterwards the connection's own limit and an empty cache."""
+    import duckdb
+
+    from warehouse.db import bounded_memory, release_cache
+
+    monkeypatch.delenv("OGI_DUCKDB_MEMORY_LIMIT", raising=False)
+    con = duckdb.connect(str(tmp_path / "m.duckdb"))
+    con.execute("CREATE TABLE t AS SELECT i, repeat('x', 200) || i AS s FROM range(400000) r(i)")
+    con.execute("CHECKPOINT")
+    default = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    def cached() -> int:
+        return con.execute("SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'").fetchone()[0]
+
+    release_cache(con)
+    con.execute("SELECT count(*), max(s) FROM t").fetchall()
+    unbounded = cached()
+    release_cache(con)
+    assert cached() < unbounded / 4  # the cache is emptied
+
+    with bounded_memory(con, "8MB") as run:
+        assert run(lambda: con.execute("SELECT count(*), max(s) FROM t").fetchone())[0] == 400000
+        assert cached() <= 8 * 2**20 < unbounded  # the scan's cache stayed under the limit
+        # a list of everything needs more than 8 MB: it fails under the limit, and run() runs it again without it
+        with pytest.raises(duckdb.OutOfMemoryException):
+            con.execute("SELECT len(list(s ORDER BY s)) FROM t").fetchall()
+        attempts = []
+
+        def big():
+            attempts.append(1)
+            return con.execute("SELECT len(list(s ORDER BY s)) FROM t").fetchone()[0]
+
+        assert run(big) == 400000 and len(attempts) == 2
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] != default  # bounded again
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == default

@@ -40,7 +40,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from flows import pipeline
@@ -50,7 +50,7 @@ from ogi.killpoints import killpoint
 from ogi.registry import Portal
 from staging import attempt_dir, complete_attempt, location, read_manifest, shard_dir, write_manifest
 from staging.location import Where, safe_index
-from staging.manifest import ShardIncomplete, attempts, read_plan, write_plan
+from staging.manifest import ShardIncomplete, attempts, complete_attempts, read_plan, write_plan
 from staging.parquet import TABLES, ShardReader, ShardWriter
 from staging.transfer import ARCHIVE_TAR, SEED_TAR, fetch_attempt, pack, unpack
 
@@ -374,13 +374,25 @@ def _merged_attempts(wh: Any, run_id: str) -> dict[int, tuple[int, str]]:
     return {int(s): (int(a), m) for s, a, m in rows}
 
 
-def _choose_attempt(root: Where, run_id: str, shard: int, merged: tuple[int, str] | None) -> dict[str, Any] | None:
-    """The attempt merged before (if its files are still intact), else the first complete one."""
+def _choose_attempts(root: Where, run_id: str, shard: int, merged: tuple[int, str] | None) -> Iterator[dict[str, Any]]:
+    """The attempt merged before (if its files are still intact), then every complete one, first attempt first."""
     if merged is not None:
         m = read_manifest(attempt_dir(root, run_id, shard, merged[0]))
         if m is not None and m["sha256"] == merged[1]:
-            return m
-    return complete_attempt(root, run_id, shard)
+            yield m
+    yield from complete_attempts(root, run_id, shard)
+
+
+def _fetch_attempt(root: Where, run_id: str, shard: int, merged: tuple[int, str] | None,
+                   cache: Path) -> tuple[dict[str, Any], Path] | None:
+    """The attempt to merge and a local directory with its files: on remote staging the first candidate whose
+    download matches its manifest's sha256 (a corrupted object makes the next complete attempt the candidate)."""
+    for m in _choose_attempts(root, run_id, shard, merged):
+        try:
+            return m, fetch_attempt(m, cache)
+        except ShardIncomplete:
+            continue
+    return None
 
 
 def merge_run(run_id: str, *, staging: str | Path | None = None, portals: str | Path | None = None,
@@ -413,15 +425,13 @@ def merge_run(run_id: str, *, staging: str | Path | None = None, portals: str | 
             crawls: list[Any] = []
             archive = None
             for k in range(len(plan["shards"])):
-                m = _choose_attempt(root, run_id, k, merged_before.get(k))
                 cache = scratch_dir(settings, create=False) / "merge" / run_id / f"shard-{k:03d}"
-                try:  # (remote staging: downloaded here, every sha256 checked, before any of it is loaded)
-                    shard_path = fetch_attempt(m, cache) if m is not None else None
-                except ShardIncomplete:
-                    shard_path = None
-                if shard_path is None:
+                # (remote staging: downloaded here, every sha256 checked, before any of it is loaded)
+                chosen = _fetch_attempt(root, run_id, k, merged_before.get(k), cache)
+                if chosen is None:
                     out.missing.append(k)
                     continue
+                m, shard_path = chosen
                 t = time.perf_counter()
                 if k not in merged_before:  # its raw bodies into the main archive (reprocess reads them there)
                     if archive is None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from staging import location
 from staging.location import Where, safe_index, safe_name
@@ -100,16 +100,21 @@ def read_manifest(directory: Where, *, verify: bool = True) -> dict[str, Any] | 
     return body
 
 
-def complete_attempt(root: Where, run_id: str, shard: int) -> dict[str, Any] | None:
-    """The first complete attempt of a shard (its verified manifest), or ``None``: half-written ones are ignored."""
+def complete_attempts(root: Where, run_id: str, shard: int) -> Iterator[dict[str, Any]]:
+    """The complete attempts of a shard (their verified manifests), first attempt first; half-written ones are
+    skipped."""
     base = shard_dir(root, run_id, shard)
     for name in location.listdir(base):
         if not name.startswith("attempt-"):
             continue
         m = read_manifest(location.join(base, name))
         if m is not None and m.get("run_id") == run_id and m.get("shard") == shard:
-            return m
-    return None
+            yield m
+
+
+def complete_attempt(root: Where, run_id: str, shard: int) -> dict[str, Any] | None:
+    """The first complete attempt of a shard (its verified manifest), or ``None``: half-written ones are ignored."""
+    return next(complete_attempts(root, run_id, shard), None)
 
 
 def attempts(root: Where, run_id: str, shard: int) -> list[str]:

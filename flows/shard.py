@@ -528,9 +528,11 @@ class PrefectLauncher(ShardLauncher):
     def submit(self, run_id: str, shard: int, attempt: int, params: dict[str, Any]) -> Any:
         from prefect.deployments import run_deployment
 
+        # _sync: inside a nightly flow run (an async flow, this body in its thread) Prefect would otherwise hand back
+        # the coroutine of arun_deployment
         fr = run_deployment(self.deployment, parameters=params, timeout=0,
                             flow_run_name=f"{run_id}-shard-{shard}-attempt-{attempt}",
-                            tags=["ogi", "shard"])
+                            tags=["ogi", "shard"], _sync=True)
         return fr.id
 
     def status(self, handle: Any) -> tuple[str, float | None]:

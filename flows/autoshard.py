@@ -53,9 +53,9 @@ def decide(settings: Settings, portals: list[Any], requested: int | None = None,
            deployment: str | None = None, ask_timeout_s: float | None = None) -> ShardDecision:
     """How to run a nightly over ``portals`` (the registry selection): see the module doc."""
     if requested is not None and requested <= 0:
-        return ShardDecision(0, "asked: --shards 0")
+        return ShardDecision(0, "asked: shards=0")
     if requested is not None:
-        return ShardDecision(int(requested), f"asked: --shards {int(requested)}")
+        return ShardDecision(int(requested), f"asked: shards={int(requested)}")
     n, above = len(portals), settings.shard_above
     if n <= above:
         return ShardDecision(0, f"{n} portals, not above the sharding threshold {above}", notable=False)

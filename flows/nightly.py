@@ -38,8 +38,8 @@ async def nightly(portals: str | None = None, db: str | None = None, only: list[
 def run_nightly(*, portals: str | None = None, db: str | None = None, only: list[str] | None = None,
                 shards: int | None = None) -> RunSummary | Any:
     """The nightly flow's body: decide how to run, then run in one process or sharded."""
-    from flows.autoshard import decide
-    from flows.pipeline import RunRefused, load_portals
+    from flows.autoshard import ShardDecision, decide
+    from flows.pipeline import RunRefused, format_exception, load_portals
     from ogi.config import ConfigError, Settings
 
     logger = get_run_logger()
@@ -48,6 +48,8 @@ def run_nightly(*, portals: str | None = None, db: str | None = None, only: list
         decision = decide(settings, load_portals(settings, only), shards)
     except (ConfigError, RunRefused):  # the one-process body refuses the run and says why, as it always did
         return run_flow_body("nightly", portals=portals, db=db, only=only)
+    except Exception as e:  # noqa: BLE001 - deciding must never cost the night
+        decision = ShardDecision(0, f"could not decide on sharding: {format_exception(e)}")
     if not decision.shards:
         (logger.warning if decision.notable else logger.debug)("nightly in %s", decision.line())
         return run_flow_body("nightly", portals=portals, db=db, only=only,
@@ -60,12 +62,16 @@ def _sharded(n: int, why: str, *, portals: str | None, db: str | None, only: lis
     from prefect.states import Failed
 
     from flows.pipeline import RunRefused, format_exception
-    from flows.shard import backfill_sharded
+    from flows.shard import PlanFailed, backfill_sharded
 
     logger = get_run_logger()
     try:
         out = backfill_sharded(n, portal_ids=list(only) if only else None, portals=portals, db=db, mode="nightly",
                                why=why, log=lambda m: logger.info("%s", m))
+    except PlanFailed as e:  # nothing was submitted: the night runs in one process, as it would have without workers
+        logger.warning("nightly in one process: %s", e)
+        return run_flow_body("nightly", portals=portals, db=db, only=only,
+                             sharding=f"one process ({why}, but {e})")
     except RunRefused as e:
         logger.error("run refused: %s", e)
         return Failed(message=str(e), data=e)  # calling the flow re-raises e (ogi run: exit 2 or 3)

@@ -688,6 +688,11 @@ def _env_s(name: str, default: float) -> float:
     return float(v) if v else default
 
 
+class PlanFailed(Exception):
+    """A sharded run could not be planned (its staging root unreachable or unwritable): nothing was submitted, no
+    warehouse touched — a nightly then runs in one process instead."""
+
+
 def backfill_sharded(shards: int, *, portal_ids: list[str] | None = None, years: list[int] | None = None,
                      portals: str | Path | None = None, db: str | Path | None = None,
                      staging: str | Path | None = None, mode: str = "backfill", launcher: ShardLauncher | None = None,
@@ -703,9 +708,15 @@ def backfill_sharded(shards: int, *, portal_ids: list[str] | None = None, years:
     """
     settings = Settings.load(db=db, portals=portals)
     run_id = pipeline.new_run_id()
+    root = staging_root(settings, staging)
     try:
-        root = staging_root(settings, staging)
         plan = new_plan(settings, shards, only=portal_ids, mode=mode, years=years, staging=root, run_id=run_id)
+    except RunRefused:
+        raise
+    except Exception as e:  # nothing submitted yet: the caller may run the night another way
+        raise PlanFailed(f"could not plan the sharded run under {location.display(root)}: "
+                         f"{pipeline.format_exception(e)}") from e
+    try:
         states = _submit_and_wait(settings, plan, root, launcher, stale_after_s, pickup_after_s, timeout_s, log)
     except Exception as e:  # (a failure in the merge alerts from there)
         pipeline.alert_run_failed(settings, run_id, pipeline.format_exception(e), None, mode)

@@ -380,3 +380,13 @@ def test_a_large_nightly_whose_pool_has_no_online_worker_runs_in_one_process(env
     monkeypatch.setattr(autoshard, "SHARD_DEPLOYMENT", "shard/idle")  # (OGI_SHARD_DEPLOYMENT, read at import)
     s = run(env)
     assert s.new > 0 and "no worker of work pool ogi-idle-pool is online" in s.sharding
+
+
+def test_a_sharded_nightly_that_cannot_be_planned_runs_in_one_process(env, monkeypatch):
+    """Sharding asked for, but the staging root cannot be written (here: an fsspec protocol nobody installed):
+    nothing was submitted, so the night runs in one process and says why."""
+    monkeypatch.setenv("OGI_STAGING", "nosuchfs://bucket/shards")
+    s = run(env, shards=2)
+    assert s.new > 0 and s.failed_portals == []
+    assert s.sharding.startswith("one process (asked: shards=2, but could not plan the sharded run under "
+                                 "nosuchfs://bucket/shards")

@@ -733,6 +733,7 @@ def backfill_sharded(shards: int, *, portal_ids: list[str] | None = None, years:
 def _submit_and_wait(settings: Settings, plan: dict[str, Any], root: Where, launcher: ShardLauncher | None,
                      stale_after_s: float | None, pickup_after_s: float | None, timeout_s: float | None,
                      log: Any) -> list[ShardState]:
+    """Submit the planned shards to the pool and wait for them (:func:`wait_for_shards`, settings from the env)."""
     run_id, mode = plan["run_id"], plan["mode"]
     log(f"sharded {mode} {run_id}: {len(plan['portal_ids'])} portals in {len(plan['shards'])} shards "
         f"({', '.join(str(len(s)) for s in plan['shards'])} portals); staging under {location.display(root)}")
@@ -746,6 +747,7 @@ def _submit_and_wait(settings: Settings, plan: dict[str, Any], root: Where, laun
         stale_after_s=stale_after_s if stale_after_s is not None else _env_s("OGI_SHARD_STALE_S", 120.0),
         pickup_after_s=pickup_after_s if pickup_after_s is not None else _env_s("OGI_SHARD_PICKUP_S", 300.0),
         timeout_s=timeout_s if timeout_s is not None else _env_s("OGI_SHARD_TIMEOUT_S", 24 * 3600.0),
+        poll_s=5.0 if location.is_remote(root) else 1.0,  # (each poll lists every shard's attempts: requests there)
         run_here=here, log=log)
     lost = sum(len(s.resubmitted) for s in states)
     staged = [s.shard for s in states if s.complete]

@@ -11,8 +11,8 @@ to object storage):
 ``crawl_documents`` ``fetches`` ``failures`` (one file each per shard, one row group per write).
 
 ``manifest.json`` is written last (atomically: temp file + rename locally, one PUT on object storage) with the size
-and sha256 of every file: a shard without a
-manifest, or whose files do not match it, is half-written and the merger ignores it (:func:`complete_attempt`).
+and sha256 of every file: a shard without a manifest, or whose files do not match it, is half-written and the
+merger ignores it (:func:`complete_attempt`).
 The merger reads a complete shard back into the same objects (:class:`ShardReader`) and feeds them to the
 warehouse loader; a Report read back is equal to the one extracted (same ``content_hash``).
 

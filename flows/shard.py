@@ -22,6 +22,13 @@ ends Failed/Crashed) is submitted again as a new attempt in a directory of its o
 merged before if there is one (``merged_shards``), else the first complete one.  A half-written attempt (no
 manifest, or files that do not match it) is never read.
 
+**Staging** is a local path or an fsspec URL (:mod:`staging.location`): on object storage a shard works in a local
+scratch directory and uploads its files, its archive packed as one ``archive.tar``, then the manifest; the merger
+downloads an attempt and checks every sha256 before it loads any of it (:mod:`staging.transfer`).
+
+**Nothing waits forever** (:func:`wait_for_shards`): a shard no worker takes is run by the submitter, one that keeps
+failing or outlives the timeout is left out and named (exit 4).
+
 **Idempotent merge.** A shard's pieces go through the loader, which keys reports by portal + URL and revisions by
 content hash: loading a shard again finds every hash current and writes nothing.  Each shard is one transaction
 with its ``merged_shards`` row, so a merger killed mid-shard leaves that shard out entirely; merging the run again

@@ -371,6 +371,7 @@ def test_ogi_merge_refuses_a_run_id_that_is_not_a_plain_name(sample_registry, tm
     from flows.commands import EXIT_CONFIG, merge_once
 
     monkeypatch.setenv("OGI_HOME", str(tmp_path))
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / ".prefect"))  # (merge_once sets it when unset: restored after)
     assert merge_once("../../etc", sample_registry, tmp_path / "ogi.duckdb", None) == EXIT_CONFIG
     assert "not a plain name" in capsys.readouterr().err
     assert not (tmp_path / "ogi.duckdb").exists()

@@ -5,7 +5,7 @@ telemetry is off and ``PREFECT_HOME`` is project-local unless the user chose oth
 
 Exit codes: 0 the run completed (even when portals or pages failed: they are in the summary);
 2 bad configuration or registry; 3 the warehouse is held by another run past the lock timeout;
-1 the run failed (a ``run_failed`` alert was sent).
+1 the run failed (a ``run_failed`` alert was sent); 4 a sharded run was merged without some shard (named).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator
 from ogi.config import ConfigError, Settings, prefect_env_defaults, project_root, redact_url
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_INCOMPLETE = 4  # a sharded run merged without all its shards (the missing ones are named)
 
 SAMPLE_PORTAL_PORT = 8765  # the port portals/sample.yaml names
 DEMO_SINK_PORT = 8766  # fixed, so the demo's alert channel (keyed by URL) is the same on every run
@@ -66,17 +67,28 @@ def _run_flow(call: Callable[[], Any]) -> tuple[int, Any]:
         return EXIT_FAILED, None
 
 
-def run_once(portals: str | Path | None = None, db: str | Path | None = None, only: list[str] | None = None) -> int:
-    """``ogi run``: the nightly flow once, in-process (with a temporary Prefect API unless one is configured)."""
+def run_once(portals: str | Path | None = None, db: str | Path | None = None, only: list[str] | None = None,
+             shards: int | None = None, staging: str | Path | None = None) -> int:
+    """``ogi run``: the nightly flow once, in-process (with a temporary Prefect API unless one is configured).
+
+    ``shards``: ``None`` lets the flow decide (a large registry and free workers: sharded, :mod:`flows.autoshard`),
+    ``0`` keeps it in one process.  Exit 4 when a sharded run was merged without some shard (named).
+    """
     prefect_env_defaults()
     pre = _precheck(portals, db)
     if isinstance(pre, int):
         return pre
+    if staging is not None:  # for a nightly the flow shards by itself (this process only)
+        os.environ["OGI_STAGING"] = str(staging)
     from flows.nightly import nightly, run_sync
 
-    code, summary = _run_flow(lambda: run_sync(nightly, portals=_s(portals), db=_s(db), only=only or None))
+    code, summary = _run_flow(lambda: run_sync(nightly, portals=_s(portals), db=_s(db), only=only or None,
+                                               shards=shards))
     if summary is not None:
         print(summary.text(), flush=True)
+        if code == EXIT_OK and summary.missing_shards:
+            print(f"merged without shards {summary.missing_shards} of {summary.run_id}: MISSING", flush=True)
+            return EXIT_INCOMPLETE
     return code
 
 
@@ -93,9 +105,6 @@ def backfill_once(portal_ids: list[str], years: list[int] | None, portals: str |
     if summary is not None:
         print(summary.text(), flush=True)
     return code
-
-
-EXIT_INCOMPLETE = 4  # a sharded run merged without all its shards (the missing ones are named)
 
 
 def backfill_sharded_once(shards: int, portal_ids: list[str] | None, years: list[int] | None,
@@ -115,10 +124,13 @@ def backfill_sharded_once(shards: int, portal_ids: list[str] | None, years: list
         return EXIT_CONFIG
     from flows.pipeline import RunRefused
     from flows.shard import backfill_sharded
+    from staging import ShardIncomplete
+    from staging.location import BadStagingName
 
-    return _merged(f"sharded {mode}", (RunRefused,), lambda: backfill_sharded(
+    return _merged(f"sharded {mode}", (RunRefused, ShardIncomplete, BadStagingName), lambda: backfill_sharded(
         shards, portal_ids=portal_ids or None, years=years or None, portals=_s(portals), db=_s(db),
-        staging=_s(staging), mode=mode, log=lambda m: print(f"ogi: {m}", file=sys.stderr, flush=True)))
+        staging=_s(staging), mode=mode, why=f"asked: --shards {shards}",
+        log=lambda m: print(f"ogi: {m}", file=sys.stderr, flush=True)))
 
 
 def merge_once(run_id: str, portals: str | Path | None, db: str | Path | None, staging: str | Path | None) -> int:
@@ -130,8 +142,9 @@ def merge_once(run_id: str, portals: str | Path | None, db: str | Path | None, s
     from flows.pipeline import RunRefused
     from flows.shard import merge_run
     from staging import ShardIncomplete
+    from staging.location import BadStagingName
 
-    return _merged("merge", (RunRefused, ShardIncomplete),
+    return _merged("merge", (RunRefused, ShardIncomplete, BadStagingName),
                    lambda: merge_run(run_id, portals=_s(portals), db=_s(db), staging=_s(staging)))
 
 
@@ -228,10 +241,14 @@ def temporary_prefect_api(timeout_s: float = 90.0) -> Iterator[None]:
     if get_current_settings().api.url:
         yield
         return
+    from flows.autoshard import TEMPORARY_APIS
+
     with ephemeral_prefect_server(timeout_s=timeout_s) as api, temporary_settings(updates={PREFECT_API_URL: api}):
+        TEMPORARY_APIS.add(api)  # no worker polls it: a nightly on it is never sharded automatically
         try:
             yield
         finally:
+            TEMPORARY_APIS.discard(api)
             _drain_prefect_workers()
 
 

@@ -22,6 +22,13 @@ ends Failed/Crashed) is submitted again as a new attempt in a directory of its o
 merged before if there is one (``merged_shards``), else the first complete one.  A half-written attempt (no
 manifest, or files that do not match it) is never read.
 
+**Staging** is a local path or an fsspec URL (:mod:`staging.location`): on object storage a shard works in a local
+scratch directory and uploads its files, its archive packed as one ``archive.tar``, then the manifest; the merger
+downloads an attempt and checks every sha256 before it loads any of it (:mod:`staging.transfer`).
+
+**Nothing waits forever** (:func:`wait_for_shards`): a shard no worker takes is run by the submitter, one that keeps
+failing or outlives the timeout is left out and named (exit 4).
+
 **Idempotent merge.** A shard's pieces go through the loader, which keys reports by portal + URL and revisions by
 content hash: loading a shard again finds every hash current and writes nothing.  Each shard is one transaction
 with its ``merged_shards`` row, so a merger killed mid-shard leaves that shard out entirely; merging the run again
@@ -35,11 +42,12 @@ import json
 import os
 import resource
 import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from flows import pipeline
@@ -47,9 +55,11 @@ from flows.pipeline import ExtractBatch, RunRefused
 from ogi.config import Settings
 from ogi.killpoints import killpoint
 from ogi.registry import Portal
-from staging import attempt_dir, complete_attempt, read_manifest, shard_dir, write_manifest
-from staging.manifest import read_plan, write_plan
+from staging import attempt_dir, complete_attempt, location, read_manifest, shard_dir, write_manifest
+from staging.location import Where, safe_index
+from staging.manifest import ShardIncomplete, attempts, complete_attempts, read_plan, write_plan
 from staging.parquet import TABLES, ShardReader, ShardWriter
+from staging.transfer import ARCHIVE_TAR, SEED_TAR, fetch_attempt, pack, unpack
 
 #: Portals of a shard crawled at once (``OGI_SHARD_CRAWL_AHEAD``): with politeness on, a shard's pages/s is about
 #: this many hosts × one request per ``min_delay_s`` each, so it is what keeps a worker's core busy (docs/scale.md).
@@ -60,9 +70,22 @@ SEED = "seed"
 HEARTBEAT_S = float(os.environ.get("OGI_SHARD_HEARTBEAT_S", "5"))
 
 
-def staging_root(settings: Settings, staging: str | Path | None = None) -> Path:
-    """Where shards stage their files: ``staging``, else ``OGI_STAGING``, else ``shards/`` beside the warehouse."""
-    return Path(staging or os.environ.get("OGI_STAGING") or settings.db_path.parent / "shards")
+def staging_root(settings: Settings, staging: str | Path | None = None) -> Where:
+    """Where shards stage their files: ``staging``, else ``OGI_STAGING``, else ``shards/`` beside the warehouse.
+
+    A local path (a ``Path``), or an fsspec URL such as ``s3://bucket/ogi/shards`` (a ``str``): :mod:`staging.location`.
+    """
+    return location.root(staging or os.environ.get("OGI_STAGING") or settings.db_path.parent / "shards")
+
+
+def scratch_dir(settings: Settings, create: bool = True) -> Path:
+    """Local room for what cannot live on object storage: a remote-staged shard's archive while it crawls, a seed
+    being packed, an attempt the merger downloaded (``OGI_SHARD_SCRATCH``, else ``shard-scratch/`` beside the
+    warehouse: archives are big, so not the system's temp directory)."""
+    d = Path(os.environ.get("OGI_SHARD_SCRATCH") or settings.db_path.parent / "shard-scratch")
+    if create:
+        d.mkdir(parents=True, exist_ok=True)
+    return d
 
 
 # ------------------------------------------------------------------------------------------- the plan
@@ -112,13 +135,28 @@ def new_plan(settings: Settings, n: int, *, only: Iterable[str] | None = None, m
 
         with Archive(settings.archive_dir) as main:
             for k, ids in enumerate(plan["shards"]):
-                main.export_portals(shard_dir(root, run_id, k) / SEED, ids)
-    write_plan(root, run_id, plan)
+                if not location.is_remote(root):
+                    main.export_portals(shard_dir(root, run_id, k) / SEED, ids)
+                    continue
+                with tempfile.TemporaryDirectory(prefix=f"{run_id}-seed-", dir=scratch_dir(settings)) as tmp:
+                    main.export_portals(Path(tmp) / SEED, ids)
+                    location.put(pack(Path(tmp) / SEED, Path(tmp) / SEED_TAR),
+                                 location.join(shard_dir(root, run_id, k), SEED_TAR))
+    write_plan(root, run_id, plan)  # last: a plan that exists has its seeds
     return plan
 
 
-def _seed_attempt(root: Path, run_id: str, shard: int, archive_dir: Path) -> None:
-    """Copy the shard's seed archive (if the plan made one) into this attempt's own archive (blobs hard-linked)."""
+def _seed_attempt(root: Where, run_id: str, shard: int, archive_dir: Path) -> None:
+    """Copy the shard's seed archive (if the plan made one) into this attempt's own archive (blobs hard-linked;
+    from remote staging: ``seed.tar`` downloaded and unpacked)."""
+    if location.is_remote(root):
+        tar = location.join(shard_dir(root, run_id, shard), SEED_TAR)
+        if location.exists(tar):
+            local = archive_dir.parent / SEED_TAR
+            location.get(tar, local)
+            unpack(local, archive_dir)
+            local.unlink()
+        return
     seed = shard_dir(root, run_id, shard) / SEED
     if not (seed / "index.sqlite").exists():
         return
@@ -146,7 +184,7 @@ def _seed_attempt(root: Path, run_id: str, shard: int, archive_dir: Path) -> Non
 class _Heartbeat:
     """Touches ``<attempt>/heartbeat`` (pid and time inside) every ``HEARTBEAT_S`` until stopped."""
 
-    def __init__(self, path: Path, every: float | None = None) -> None:
+    def __init__(self, path: Where, every: float | None = None) -> None:
         self.path, self.every = path, max(0.1, every or HEARTBEAT_S)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ogi-shard-heartbeat", daemon=True)
@@ -156,15 +194,14 @@ class _Heartbeat:
     def beat(self, **extra: Any) -> None:
         with self._lock:  # the beating thread and the shard's own progress beats
             self.extra.update(extra)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(json.dumps({"pid": os.getpid(), "at": time.time(), **self.extra}), encoding="utf-8")
-            os.replace(tmp, self.path)
+            body = {"pid": os.getpid(), "at": time.time(), **self.extra}
+            location.write_atomic(self.path, json.dumps(body).encode("utf-8"), fsync=False)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             try:
                 self.beat()
-            except OSError:
+            except Exception:  # noqa: BLE001 - a missed beat (a network blip to remote staging) is retried next time
                 pass
 
     def __enter__(self) -> "_Heartbeat":
@@ -177,13 +214,9 @@ class _Heartbeat:
         self._thread.join(timeout=5)
 
 
-def heartbeat_age(root: str | Path, run_id: str, shard: int, attempt: int) -> float | None:
+def heartbeat_age(root: Where, run_id: str, shard: int, attempt: int) -> float | None:
     """Seconds since the attempt's heartbeat was last touched (``None``: it never started)."""
-    p = attempt_dir(root, run_id, shard, attempt) / "heartbeat"
-    try:
-        return max(0.0, time.time() - p.stat().st_mtime)
-    except OSError:
-        return None
+    return location.age_s(location.join(attempt_dir(root, run_id, shard, attempt), "heartbeat"))
 
 
 def _stored_from_snapshot(settings: Settings) -> dict[str, dict[str, tuple]]:
@@ -212,20 +245,41 @@ def _stored_from_snapshot(settings: Settings) -> dict[str, dict[str, tuple]]:
 def run_shard(run_id: str, shard: int, attempt: int = 0, *, staging: str | Path | None = None,
               portals: str | Path | None = None, db: str | Path | None = None) -> dict[str, Any]:
     """Crawl and extract one shard of a planned run into ``<staging>/<run_id>/shard-k/attempt-a``; returns the
-    manifest.  Already complete: returns its manifest and does nothing.  Never opens the warehouse."""
+    manifest.  Already complete: returns its manifest and does nothing.  Never opens the warehouse.
+
+    With remote (fsspec) staging the shard works in a local scratch directory (its archive needs one), beats its
+    heartbeat into the staging area, and at the end uploads the Parquet files and its packed archive, then the
+    manifest; the scratch directory is removed whatever happens.
+    """
     settings = Settings.load(db=db, portals=portals)
     root = staging_root(settings, staging)
     plan = read_plan(root, run_id)
-    ids = plan["shards"][shard]
-    mode, years = plan.get("mode", "backfill"), plan.get("years")
-    settings.portals_path = Path(plan.get("registry") or settings.portals_path)
+    safe_index(shard, "shard")
+    if shard >= len(plan["shards"]):
+        raise ShardIncomplete(f"run {run_id} has {len(plan['shards'])} shards, not a shard {shard}")
     d = attempt_dir(root, run_id, shard, attempt)
     done = read_manifest(d)
     if done is not None:
         return done
-    if d.exists():  # an earlier process of this very attempt died half-way (a Prefect retry): start it over
-        shutil.rmtree(d)
-    d.mkdir(parents=True)
+    if location.exists(d):  # an earlier process of this very attempt died half-way (a Prefect retry): start it over
+        location.rmtree(d)
+    location.makedirs(d)
+    remote = location.is_remote(d)
+    work = Path(tempfile.mkdtemp(prefix=f"{run_id}-{shard}-{attempt}-", dir=scratch_dir(settings))) if remote else Path(d)
+    try:
+        return _run_shard(settings, plan, root, run_id, shard, attempt, d, work)
+    finally:
+        if remote:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_shard(settings: Settings, plan: dict[str, Any], root: Where, run_id: str, shard: int, attempt: int,
+               d: Where, work: Path) -> dict[str, Any]:
+    """:func:`run_shard` once its attempt directory ``d`` is fresh; ``work`` is where the files are made (``d``
+    itself when staging is local)."""
+    ids = plan["shards"][shard]
+    mode, years = plan.get("mode", "backfill"), plan.get("years")
+    settings.portals_path = Path(plan.get("registry") or settings.portals_path)
     full = mode == "backfill"
     t0, cpu0 = time.perf_counter(), time.process_time()
     portal_list = pipeline.load_portals(settings, ids)
@@ -236,10 +290,10 @@ def run_shard(run_id: str, shard: int, attempt: int = 0, *, staging: str | Path 
 
     stats = {"portals": len(portal_list), "requests": 0, "bytes": 0, "documents": 0, "pieces": 0, "extracted": 0,
              "crawl_wait_s": 0.0, "extract_s": 0.0}
-    with _Heartbeat(d / "heartbeat") as hb:
-        _seed_attempt(root, run_id, shard, d / "archive")
-        archive = Archive(d / "archive")
-        writer = ShardWriter(d)
+    with _Heartbeat(location.join(d, "heartbeat")) as hb:
+        _seed_attempt(root, run_id, shard, work / "archive")
+        archive = Archive(work / "archive")
+        writer = ShardWriter(work)
         loop = _shared_loop()
         inflight: Any = ()
         try:
@@ -288,12 +342,22 @@ def run_shard(run_id: str, shard: int, attempt: int = 0, *, staging: str | Path 
                 f.cancel()
             counts = writer.close()
             archive.close()
+        files = [f"{t}.parquet" for t in TABLES]
+        remote = location.is_remote(d)
+        if remote:  # remote staging: the archive as one file, everything uploaded, then the manifest
+            pack(work / "archive", work / ARCHIVE_TAR)
+            files.append(ARCHIVE_TAR)
+            for name in files:
+                location.put(work / name, location.join(d, name))
         stats.update(wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - cpu0,
                      peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, pid=os.getpid(),
                      ppid=os.getppid())
-        write_manifest(d, run_id=run_id, shard=shard, attempt=attempt, files=[f"{t}.parquet" for t in TABLES],
-                       portals=ids, mode=mode, rows=counts, stats=stats)
-    return read_manifest(d)  # type: ignore[return-value]
+        write_manifest(d, run_id=run_id, shard=shard, attempt=attempt, files=files, portals=ids, mode=mode,
+                       rows=counts, stats=stats, source=work if remote else None)
+    m = read_manifest(d)
+    if m is None:
+        raise OSError(f"shard {shard} of {run_id}: the staged attempt does not read back as complete")
+    return m
 
 
 # ------------------------------------------------------------------------------------------- the merge
@@ -305,6 +369,8 @@ class MergeOutcome:
     merged: list[int] = field(default_factory=list)  # shards loaded by this merge (all complete ones)
     first_time: list[int] = field(default_factory=list)  # … of which this merge recorded in merged_shards
     missing: list[int] = field(default_factory=list)  # shards with no complete attempt: left out
+    ran_here: list[int] = field(default_factory=list)  # shards no worker took, run by the submitter itself
+    abandoned: dict[int, str] = field(default_factory=dict)  # shards given up before the merge, and why
     summary: Any = None  # flows.summary.RunSummary
     timings: dict[str, float] = field(default_factory=dict)
     reports: int = 0  # staged report documents read back
@@ -315,13 +381,25 @@ def _merged_attempts(wh: Any, run_id: str) -> dict[int, tuple[int, str]]:
     return {int(s): (int(a), m) for s, a, m in rows}
 
 
-def _choose_attempt(root: Path, run_id: str, shard: int, merged: tuple[int, str] | None) -> dict[str, Any] | None:
-    """The attempt merged before (if its files are still intact), else the first complete one."""
+def _choose_attempts(root: Where, run_id: str, shard: int, merged: tuple[int, str] | None) -> Iterator[dict[str, Any]]:
+    """The attempt merged before (if its files are still intact), then every complete one, first attempt first."""
     if merged is not None:
         m = read_manifest(attempt_dir(root, run_id, shard, merged[0]))
         if m is not None and m["sha256"] == merged[1]:
-            return m
-    return complete_attempt(root, run_id, shard)
+            yield m
+    yield from complete_attempts(root, run_id, shard)
+
+
+def _fetch_attempt(root: Where, run_id: str, shard: int, merged: tuple[int, str] | None,
+                   cache: Path) -> tuple[dict[str, Any], Path] | None:
+    """The attempt to merge and a local directory with its files: on remote staging the first candidate whose
+    download matches its manifest's sha256 (a corrupted object makes the next complete attempt the candidate)."""
+    for m in _choose_attempts(root, run_id, shard, merged):
+        try:
+            return m, fetch_attempt(m, cache)
+        except ShardIncomplete:
+            continue
+    return None
 
 
 def merge_run(run_id: str, *, staging: str | Path | None = None, portals: str | Path | None = None,
@@ -354,12 +432,14 @@ def merge_run(run_id: str, *, staging: str | Path | None = None, portals: str | 
             crawls: list[Any] = []
             archive = None
             for k in range(len(plan["shards"])):
-                m = _choose_attempt(root, run_id, k, merged_before.get(k))
-                if m is None:
+                cache = scratch_dir(settings, create=False) / "merge" / run_id / f"shard-{k:03d}"
+                # (remote staging: downloaded here, every sha256 checked, before any of it is loaded)
+                chosen = _fetch_attempt(root, run_id, k, merged_before.get(k), cache)
+                if chosen is None:
                     out.missing.append(k)
                     continue
+                m, shard_path = chosen
                 t = time.perf_counter()
-                shard_path = Path(m["dir"])
                 if k not in merged_before:  # its raw bodies into the main archive (reprocess reads them there)
                     if archive is None:
                         archive = pipeline.open_archive(settings)
@@ -387,6 +467,8 @@ def merge_run(run_id: str, *, staging: str | Path | None = None, portals: str | 
                     killpoint("merge.shard")  # inside the shard's transaction, just before its commit
                 crawls.extend(shard_crawls)
                 out.merged.append(k)
+                if shard_path == cache:  # a downloaded copy: committed, its blobs linked into the main archive
+                    shutil.rmtree(cache, ignore_errors=True)
                 timings["load"] += time.perf_counter() - t
             if archive is not None:
                 pipeline._close(archive)
@@ -421,6 +503,12 @@ class ShardState:
     submitted_at: float = 0.0
     complete: bool = False
     resubmitted: list[str] = field(default_factory=list)  # why each earlier attempt was given up
+    ran_here: bool = False  # no worker took it: the submitter ran it itself
+    abandoned: str | None = None  # left out of this run's merge, and why
+
+    @property
+    def settled(self) -> bool:
+        return self.complete or self.abandoned is not None
 
 
 class ShardLauncher:
@@ -447,9 +535,11 @@ class PrefectLauncher(ShardLauncher):
     def submit(self, run_id: str, shard: int, attempt: int, params: dict[str, Any]) -> Any:
         from prefect.deployments import run_deployment
 
+        # _sync: inside a nightly flow run (an async flow, this body in its thread) Prefect would otherwise hand back
+        # the coroutine of arun_deployment
         fr = run_deployment(self.deployment, parameters=params, timeout=0,
                             flow_run_name=f"{run_id}-shard-{shard}-attempt-{attempt}",
-                            tags=["ogi", "shard"])
+                            tags=["ogi", "shard"], _sync=True)
         return fr.id
 
     def status(self, handle: Any) -> tuple[str, float | None]:
@@ -480,14 +570,27 @@ class PrefectLauncher(ShardLauncher):
             pass
 
 
-def wait_for_shards(plan: dict[str, Any], root: Path, launcher: ShardLauncher, params: dict[str, Any], *,
+def wait_for_shards(plan: dict[str, Any], root: Where, launcher: ShardLauncher, params: dict[str, Any], *,
                     stale_after_s: float = 120.0, max_attempts: int = 3, timeout_s: float = 24 * 3600,
-                    poll_s: float = 1.0, log: Any = print) -> list[ShardState]:
-    """Submit every shard, then watch them until each has a complete attempt.
+                    poll_s: float = 1.0, pickup_after_s: float | None = None,
+                    run_here: Callable[[int, int], Any] | None = None, log: Any = print) -> list[ShardState]:
+    """Submit every shard, then watch them until each has a complete attempt or is given up for this run.
 
     An attempt is given up — and the shard submitted again as the next attempt — when its run ended failed
     without a complete manifest, or when it is running but its heartbeat (or, before the first beat, its start)
     is older than ``stale_after_s`` (a SIGKILLed worker leaves its flow run Running forever).
+
+    Nothing waits forever:
+
+    * **Nobody takes it.** An attempt still waiting for a worker after ``pickup_after_s`` while no shard of the run
+      was running on a worker all that time (no worker online, all busy elsewhere, the pool paused) is withdrawn,
+      and the shard run right here (``run_here(shard, attempt)``, the next attempt) — at most one per poll, so a
+      worker that turned up meanwhile still gets the others.  Without ``run_here`` it is abandoned.
+    * **It keeps failing.** A shard whose ``max_attempts`` attempts all failed on workers is abandoned (not run
+      here: it may be what kills them).
+    * **Time is up.** Shards still incomplete after ``timeout_s`` are abandoned.
+
+    An abandoned shard is left out of the merge, which names it (``MergeOutcome.missing``; exit 4).
     """
     run_id = plan["run_id"]
     states = [ShardState(k) for k in range(len(plan["shards"]))]
@@ -497,22 +600,33 @@ def wait_for_shards(plan: dict[str, Any], root: Path, launcher: ShardLauncher, p
                                         {**params, "run_id": run_id, "shard": s.shard, "attempt": s.attempt})
         s.submitted_at = time.time()
 
+    def give_up(s: ShardState, why: str) -> None:
+        launcher.give_up(s.flow_run_id, why)
+        s.resubmitted.append(why)
+
     for s in states:
         if complete_attempt(root, run_id, s.shard) is not None:
             s.complete = True
         else:
             submit(s)
     deadline = time.time() + timeout_s
-    while not all(s.complete for s in states):
+    last_active = time.time()  # when a shard of this run was last seen claimed, running or completing on a worker
+    while not all(s.settled for s in states):
         if time.time() > deadline:
-            raise TimeoutError(f"sharded run {run_id}: shards {[s.shard for s in states if not s.complete]} "
-                               f"not complete after {timeout_s:.0f} s")
+            for s in states:
+                if not s.settled:
+                    give_up(s, f"attempt {s.attempt}: not complete after {timeout_s:.0f} s")
+                    s.abandoned = s.resubmitted[-1]
+                    log(f"shard {s.shard}: {s.abandoned}; left out of this run")
+            break
         time.sleep(poll_s)
+        waiting: list[ShardState] = []
         for s in states:
-            if s.complete:
+            if s.settled:
                 continue
             if complete_attempt(root, run_id, s.shard) is not None:
                 s.complete = True
+                last_active = time.time()
                 continue
             try:
                 state, started = launcher.status(s.flow_run_id)
@@ -526,50 +640,146 @@ def wait_for_shards(plan: dict[str, Any], root: Path, launcher: ShardLauncher, p
                     continue
                 why = f"attempt {s.attempt} ended {state} without a complete manifest"
             elif state == "running":
+                last_active = time.time()
                 age = heartbeat_age(root, run_id, s.shard, s.attempt)
                 since = age if age is not None else (time.time() - (started or s.submitted_at))
                 if since > stale_after_s:
                     why = f"attempt {s.attempt}: no heartbeat for {since:.0f} s (worker lost?)"
             elif state == "starting":  # claimed, its process not running yet: a process start can take a while
+                last_active = time.time()
                 since = time.time() - (started or s.submitted_at)
                 if since > max(3 * stale_after_s, 60.0):
                     why = f"attempt {s.attempt}: claimed by a worker {since:.0f} s ago and never started (worker lost?)"
+            else:
+                waiting.append(s)
             if why is None:
                 continue
-            launcher.give_up(s.flow_run_id, why)
-            s.resubmitted.append(why)
+            give_up(s, why)
             if s.attempt + 1 >= max_attempts:
-                raise RuntimeError(f"sharded run {run_id}: shard {s.shard} failed {max_attempts} times; last: {why}")
+                s.abandoned = f"{max_attempts} attempts failed; last: {why}"
+                log(f"shard {s.shard}: {s.abandoned}; left out of this run")
+                continue
             s.attempt += 1
             log(f"shard {s.shard}: {why}; submitting attempt {s.attempt}")
             submit(s)
+        if pickup_after_s is None:
+            continue
+        for s in waiting:
+            idle = time.time() - max(s.submitted_at, last_active)
+            if idle <= pickup_after_s:
+                continue
+            give_up(s, f"attempt {s.attempt}: no worker took it in {idle:.0f} s (no shard of the run was running "
+                       "on a worker meanwhile)")
+            if run_here is None:
+                s.abandoned = s.resubmitted[-1]
+                log(f"shard {s.shard}: {s.abandoned}; left out of this run")
+                continue
+            s.attempt += 1
+            log(f"shard {s.shard}: {s.resubmitted[-1]}; running it in this process as attempt {s.attempt}")
+            try:
+                run_here(s.shard, s.attempt)
+            except Exception as e:  # noqa: BLE001 - the others are still merged; this one is named as missing
+                s.abandoned = f"attempt {s.attempt} in this process failed: {pipeline.format_exception(e)}"
+                log(f"shard {s.shard}: {s.abandoned}; left out of this run")
+                break
+            s.ran_here = True
+            s.complete = complete_attempt(root, run_id, s.shard) is not None
+            if not s.complete:
+                s.abandoned = f"attempt {s.attempt} in this process left no complete manifest"
+            break  # one per poll: the statuses of the others are read again first
     return states
+
+
+def _env_s(name: str, default: float) -> float:
+    v = os.environ.get(name)
+    return float(v) if v else default
+
+
+class PlanFailed(Exception):
+    """A sharded run could not be planned (its staging root unreachable or unwritable): nothing was submitted, no
+    warehouse touched — a nightly then runs in one process instead."""
 
 
 def backfill_sharded(shards: int, *, portal_ids: list[str] | None = None, years: list[int] | None = None,
                      portals: str | Path | None = None, db: str | Path | None = None,
                      staging: str | Path | None = None, mode: str = "backfill", launcher: ShardLauncher | None = None,
-                     stale_after_s: float | None = None, log: Any = print) -> MergeOutcome:
-    """``ogi backfill --shards N``: plan, one flow run per shard on the pool, wait, then merge here."""
+                     stale_after_s: float | None = None, pickup_after_s: float | None = None,
+                     timeout_s: float | None = None, why: str | None = None, log: Any = print) -> MergeOutcome:
+    """``ogi backfill --shards N`` (and a nightly that is sharded): plan, one flow run per shard on the pool, wait,
+    then merge here.
+
+    A shard no worker takes within ``OGI_SHARD_PICKUP_S`` (300 s) while none of the run's shards is running on a
+    worker is run in this process; one that fails ``3`` times on workers, or is not complete within
+    ``OGI_SHARD_TIMEOUT_S`` (24 h), is left out and named (:func:`wait_for_shards`).  ``why`` (how the shard count
+    was chosen) goes into the run summary's sharding line with what happened to the shards.
+    """
     settings = Settings.load(db=db, portals=portals)
+    run_id = pipeline.new_run_id()
     root = staging_root(settings, staging)
-    plan = new_plan(settings, shards, only=portal_ids, mode=mode, years=years, staging=root)
-    log(f"sharded {mode} {plan['run_id']}: {len(plan['portal_ids'])} portals in {len(plan['shards'])} shards "
-        f"({', '.join(str(len(s)) for s in plan['shards'])} portals); staging under {root}")
+    try:
+        plan = new_plan(settings, shards, only=portal_ids, mode=mode, years=years, staging=root, run_id=run_id)
+    except RunRefused:
+        raise
+    except Exception as e:  # nothing submitted yet: the caller may run the night another way
+        raise PlanFailed(f"could not plan the sharded run under {location.display(root)}: "
+                         f"{pipeline.format_exception(e)}") from e
+    try:
+        states = _submit_and_wait(settings, plan, root, launcher, stale_after_s, pickup_after_s, timeout_s, log)
+    except Exception as e:  # (a failure in the merge alerts from there)
+        pipeline.alert_run_failed(settings, run_id, pipeline.format_exception(e), None, mode)
+        raise
+    out = merge_run(run_id, staging=root, portals=settings.portals_path, db=settings.db_path)
+    out.ran_here = [s.shard for s in states if s.ran_here]
+    out.abandoned = {s.shard: s.abandoned for s in states if s.abandoned}
+    if out.summary is not None:
+        out.summary.sharding = sharding_line(why, len(plan["shards"]), out)
+        out.summary.missing_shards = list(out.missing)
+    return out
+
+
+def _submit_and_wait(settings: Settings, plan: dict[str, Any], root: Where, launcher: ShardLauncher | None,
+                     stale_after_s: float | None, pickup_after_s: float | None, timeout_s: float | None,
+                     log: Any) -> list[ShardState]:
+    """Submit the planned shards to the pool and wait for them (:func:`wait_for_shards`, settings from the env)."""
+    run_id, mode = plan["run_id"], plan["mode"]
+    log(f"sharded {mode} {run_id}: {len(plan['portal_ids'])} portals in {len(plan['shards'])} shards "
+        f"({', '.join(str(len(s)) for s in plan['shards'])} portals); staging under {location.display(root)}")
     params = {"staging": str(root), "portals": str(settings.portals_path), "db": str(settings.db_path)}
-    stale = stale_after_s if stale_after_s is not None else float(os.environ.get("OGI_SHARD_STALE_S", "120"))
-    states = wait_for_shards(plan, root, launcher or PrefectLauncher(), params, stale_after_s=stale, log=log)
+
+    def here(shard: int, attempt: int) -> Any:
+        return run_shard(run_id, shard, attempt, staging=root, portals=settings.portals_path, db=settings.db_path)
+
+    states = wait_for_shards(
+        plan, root, launcher or PrefectLauncher(), params,
+        stale_after_s=stale_after_s if stale_after_s is not None else _env_s("OGI_SHARD_STALE_S", 120.0),
+        pickup_after_s=pickup_after_s if pickup_after_s is not None else _env_s("OGI_SHARD_PICKUP_S", 300.0),
+        timeout_s=timeout_s if timeout_s is not None else _env_s("OGI_SHARD_TIMEOUT_S", 24 * 3600.0),
+        poll_s=5.0 if location.is_remote(root) else 1.0,  # (each poll lists every shard's attempts: requests there)
+        run_here=here, log=log)
     lost = sum(len(s.resubmitted) for s in states)
-    log(f"all {len(states)} shards staged" + (f" ({lost} attempts given up and run again)" if lost else ""))
-    return merge_run(plan["run_id"], staging=root, portals=settings.portals_path, db=settings.db_path)
+    staged = [s.shard for s in states if s.complete]
+    log(f"{len(staged)} of {len(states)} shards staged" + (f" ({lost} attempts given up)" if lost else ""))
+    return states
 
 
-def shard_status(root: str | Path, run_id: str) -> list[dict[str, Any]]:
+def sharding_line(why: str | None, shards: int, out: MergeOutcome) -> str:
+    """What the run summary says of a sharded run: how many shards and why, who ran them, what is missing."""
+    line = f"{shards} shards" + (f" ({why})" if why else "")
+    if out.ran_here:
+        line += f"; shards {out.ran_here} run by this process (no worker took them)"
+    if out.missing:
+        reasons = "; ".join(f"{k}: {out.abandoned[k]}" for k in out.missing if k in out.abandoned)
+        line += f"; MISSING shards {out.missing}" + (f" ({reasons})" if reasons else "") + \
+            ": their portals are not in this run"
+    return line
+
+
+def shard_status(root: Where, run_id: str) -> list[dict[str, Any]]:
     """Per shard: its attempts, which one is complete (for ``ogi`` and the tests)."""
     plan = read_plan(root, run_id)
     out = []
     for k, ids in enumerate(plan["shards"]):
-        attempts = sorted(p.name for p in shard_dir(root, run_id, k).glob("attempt-*"))
         m = complete_attempt(root, run_id, k)
-        out.append({"shard": k, "portals": ids, "attempts": attempts, "complete": m["attempt"] if m else None})
+        out.append({"shard": k, "portals": ids, "attempts": attempts(root, run_id, k),
+                    "complete": m["attempt"] if m else None})
     return out

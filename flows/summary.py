@@ -70,6 +70,10 @@ class RunSummary:
     timings: dict[str, float] = field(default_factory=dict)
     report_page: str | None = None  # the analyst page written after the load (analyst.publish_page)
     report_page_error: str | None = None
+    #: How the run was split (``flows.autoshard``): shard count and why, or why it ran in one process; ``None`` for a
+    #: small registry run in one process as always.
+    sharding: str | None = None
+    missing_shards: list[int] = field(default_factory=list)  # shards of a sharded run left out of this merge
 
     @property
     def failed_portals(self) -> list[PortalLine]:
@@ -95,6 +99,8 @@ class RunSummary:
         out.append(f"Started {self.started_at:%Y-%m-%d %H:%M:%S} UTC, took "
                    f"{(self.finished_at - self.started_at).total_seconds():.1f} s. Warehouse: `{self.db_path}`.")
         out.append(self._page_line("Analyst page: `{}`."))
+        if self.sharding:
+            out.append(f"Sharding: {_md(self.sharding)}.")
         out += ["", "| found | new | revised | malformed | withdrawn | failed |", "|---:|---:|---:|---:|---:|---:|",
                 f"| {self.found} | {self.new} | {self.revised} | {self.malformed} | {self.withdrawn} | {self.failed} |", ""]
         for title, items in (("New reports", self.new_reports), ("Revised reports", self.revised_reports),
@@ -140,6 +146,8 @@ class RunSummary:
 
     def text(self) -> str:
         out = [self.headline(), f"warehouse: {self.db_path}", self._page_line("analyst page: {}")]
+        if self.sharding:
+            out.append(f"sharding: {self.sharding}")
         for title, items in (("new reports", self.new_reports), ("revised reports", self.revised_reports),
                              ("malformed reports", self.malformed_reports)):
             if items:
@@ -247,6 +255,7 @@ def build_summary(
     timings: dict[str, float],
     finished_at: dt.datetime | None = None,
     report_page: Any = None,
+    sharding: str | None = None,
 ) -> RunSummary:
     crawl_by = {c.portal_id: c for c in crawls}
     batch_by = {b.portal_id: b for b in batches}
@@ -304,6 +313,7 @@ def build_summary(
         alerts=alerts, baseline=baseline, alerts_failed=len(delivery.failed) if delivery is not None else 0,
         events_emitted=getattr(delivery, "events_emitted", 0) if delivery is not None else 0, timings=dict(timings),
         report_page=getattr(report_page, "path", None), report_page_error=getattr(report_page, "error", None),
+        sharding=sharding,
     )
 
 

@@ -233,8 +233,12 @@ def _run_flow_body(
     db: str | None = None,
     only: Iterable[str] | None = None,
     years: Iterable[int] | None = None,
+    sharding: str | None = None,
 ) -> RunSummary | Any:
-    """Registry → (crawl per portal → extract per piece, concurrently) → load each piece → finish → alerts → summary."""
+    """Registry → (crawl per portal → extract per piece, concurrently) → load each piece → finish → alerts → summary.
+
+    ``sharding``: the summary's line on why this nightly ran in one process (``flows.autoshard``), if worth saying.
+    """
     logger = get_run_logger()
     try:
         settings = Settings.load(db=db, portals=portals)
@@ -323,7 +327,7 @@ def _run_flow_body(
     summary = build_summary(
         run_id=run_id, mode=mode, started_at=started, settings=settings, portals=portal_list, crawls=crawls,
         batches=stream.summary_batches(portal_list), load_result=result, delivery=delivery, timings=timings,
-        report_page=page,
+        report_page=page, sharding=sharding,
     )
     publish_summary(summary)
     publish_page_link(summary)

@@ -63,20 +63,23 @@ def run(
     portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML (default portals/registry.yaml)."),
     db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file (default data/ogi.duckdb)."),
     only: Optional[list[str]] = typer.Option(None, "--portal", help="Only this portal id (repeatable)."),
-    shards: int = typer.Option(0, "--shards", help="Split into N shards run by the ogi-pool workers, then merge here "
-                               "(needs PREFECT_API_URL and the shard deployment; docs/scale.md)."),
-    staging: Optional[Path] = typer.Option(None, "--staging", help="Staging root of the shards (with --shards)."),
+    shards: Optional[int] = typer.Option(
+        None, "--shards", help="N: split into N shards run by the ogi-pool workers, then merge here (needs "
+        "PREFECT_API_URL and the shard deployment); 0: always one process. Default: sharded only above "
+        "OGI_SHARD_ABOVE (100) portals and when workers are free (docs/scale.md)."),
+    staging: Optional[str] = typer.Option(None, "--staging", help="Staging root of the shards: a path or an fsspec "
+                                          "URL (s3://…); default shards/ beside the warehouse, or OGI_STAGING."),
 ) -> None:
     """Run the nightly ingest once, in-process (no Prefect server needed); prints the run summary.
 
     Exit 0 when the run completed (failed portals/pages are in the summary), 2 bad config/registry,
-    3 warehouse locked by another run, 1 the run failed (with --shards: 4 a shard is missing).
+    3 warehouse locked by another run, 1 the run failed, 4 a sharded run merged without a shard (named).
     """
     from flows.commands import backfill_sharded_once, run_once
 
     if shards:
         raise typer.Exit(backfill_sharded_once(shards, only, None, portals, db, staging, mode="nightly"))
-    raise typer.Exit(run_once(portals=portals, db=db, only=only))
+    raise typer.Exit(run_once(portals=portals, db=db, only=only, shards=shards, staging=staging))
 
 
 @app.command()
@@ -87,8 +90,9 @@ def backfill(
     db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file."),
     shards: int = typer.Option(0, "--shards", help="Split into N shards (host groups), one flow run each on the "
                                "ogi-pool workers, then merge here (needs PREFECT_API_URL and the shard deployment)."),
-    staging: Optional[Path] = typer.Option(None, "--staging", help="Staging root of the shards (default: shards/ "
-                                           "beside the warehouse, or OGI_STAGING); every worker must see it."),
+    staging: Optional[str] = typer.Option(None, "--staging", help="Staging root of the shards: a path or an fsspec "
+                                          "URL such as s3://bucket/ogi (default: shards/ beside the warehouse, or "
+                                          "OGI_STAGING); every worker must reach it."),
 ) -> None:
     """Re-crawl chosen portals fully (ignoring conditional-GET state) and reload their reports.
 
@@ -108,7 +112,7 @@ def merge(
     run_id: str = typer.Argument(..., help="The sharded run to merge (its plan is under the staging root)."),
     portals: Optional[Path] = typer.Option(None, "--portals", help="Portal registry YAML."),
     db: Optional[Path] = typer.Option(None, "--db", help="Warehouse file."),
-    staging: Optional[Path] = typer.Option(None, "--staging", help="Staging root of the shards."),
+    staging: Optional[str] = typer.Option(None, "--staging", help="Staging root of the shards (a path or an fsspec URL)."),
 ) -> None:
     """Merge (again) every complete shard of a sharded run: idempotent; exit 4 if a shard is still missing."""
     from flows.commands import merge_once

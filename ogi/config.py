@@ -69,6 +69,11 @@ class Settings:
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     lock_timeout_s: float = 30.0
     portal_unreachable_after: int = 3  # consecutive failed runs before alerting
+    #: A nightly over more portals than this is sharded onto the work pool's free workers when there are any
+    #: (``OGI_SHARD_ABOVE``, ``sharding.above``; flows/autoshard.py, docs/scale.md).
+    shard_above: int = 100
+    #: At most this many shards for an automatically sharded nightly (``OGI_SHARD_MAX``, ``sharding.max_shards``).
+    shard_max: int | None = None
 
     @classmethod
     def load(
@@ -93,6 +98,11 @@ class Settings:
         else:
             alert_urls = list((cfg.get("alerts") or {}).get("urls") or [])
         crawl = CrawlSettings(**(cfg.get("crawl") or {}))
+        sharding = cfg.get("sharding") or {}
+        if not isinstance(sharding, dict):
+            raise ConfigError("config: sharding must be a mapping (above, max_shards)")
+        shard_above = _count_setting("OGI_SHARD_ABOVE", "sharding.above", sharding.get("above"), 100)
+        shard_max = _count_setting("OGI_SHARD_MAX", "sharding.max_shards", sharding.get("max_shards"), None)
         return cls(
             root=root,
             db_path=db_path,
@@ -102,7 +112,24 @@ class Settings:
             crawl=crawl,
             lock_timeout_s=float(cfg.get("lock_timeout_s", 30.0)),
             portal_unreachable_after=int(cfg.get("portal_unreachable_after", 3)),
+            shard_above=shard_above,  # type: ignore[arg-type]
+            shard_max=shard_max or None,
         )
+
+
+def _count_setting(env: str, key: str, configured: Any, default: int | None) -> int | None:
+    """A non-negative whole number from ``env``, else the config file's ``key``, else ``default``."""
+    raw = os.environ.get(env)
+    where, value = (env, raw) if raw not in (None, "") else (key, configured)
+    if value is None or value == "":
+        return default
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{where} must be a whole number, not {value!r}") from None
+    if n < 0:
+        raise ConfigError(f"{where} must not be negative ({n})")
+    return n
 
 
 class ConfigError(Exception):

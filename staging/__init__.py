@@ -1,16 +1,18 @@
 """Staging: what a shard run hands the merger — staged Parquet files plus a manifest written last.
 
-A sharded run (issue 13: planned, no flow writes or merges shards yet) would crawl and extract each shard
-of the registry in its own process (a Prefect
-worker's flow run, possibly on another machine) and never open the warehouse.  What the loader would have
+A sharded run (docs/scale.md) crawls and extracts each shard of the registry in its own process (a Prefect
+worker's flow run, possibly on another machine) that never opens the warehouse.  What the loader would have
 been given — per piece, the documents with their extracted reports and the publication decisions; per
-portal, its crawl (fetch log, failures, documents seen) — is written here as Parquet:
+portal, its crawl (fetch log, failures, documents seen) — is written here as Parquet, under a staging root that is
+a local path or an fsspec URL (:mod:`staging.location`; :mod:`staging.transfer` packs and fetches what must cross
+to object storage):
 
 ``documents`` ``reports`` ``sections`` ``facts`` ``findings`` ``decisions`` ``pieces`` ``crawls``
 ``crawl_documents`` ``fetches`` ``failures`` (one file each per shard, one row group per write).
 
-``manifest.json`` is written last (temp file + atomic rename) with the sha256 of every file: a shard without a
-manifest, or whose files do not match it, is half-written and the merger ignores it (:func:`complete_attempt`).
+``manifest.json`` is written last (atomically: temp file + rename locally, one PUT on object storage) with the size
+and sha256 of every file: a shard without a manifest, or whose files do not match it, is half-written and the
+merger ignores it (:func:`complete_attempt`).
 The merger reads a complete shard back into the same objects (:class:`ShardReader`) and feeds them to the
 warehouse loader; a Report read back is equal to the one extracted (same ``content_hash``).
 

@@ -331,3 +331,62 @@ def test_the_flow_keeps_at_most_its_window_of_extracted_pieces(env, monkeypatch)
     assert seen.worst <= 2 * (6 + 4), seen.worst
     assert seen.unreleased == 0
     assert len(summary.new_reports) == summary.new
+
+
+def test_a_large_nightly_with_no_shard_deployment_runs_in_one_process_and_says_why(env, monkeypatch):
+    """Above a lowered threshold, on a real Prefect API that has no ``shard`` deployment: the nightly still runs —
+    in one process, as always — and its log and run summary say why it was not sharded."""
+    monkeypatch.setenv("OGI_SHARD_ABOVE", "1")
+    state = run(env, return_state=True)
+    assert state.is_completed(), state.message
+    s = state.result()
+    assert s.new > 0 and s.failed_portals == [] and s.missing_shards == []
+    n = len(s.portals)
+    assert s.sharding.startswith(f"one process ({n} portals, above the sharding threshold 1, but there is no "
+                                 "'shard/shard' deployment")
+    assert f"sharding: {s.sharding}" in s.text() and "Sharding: one process" in s.markdown()
+    assert "no 'shard/shard' deployment" in flow_run_logs(state.state_details.flow_run_id)
+    assert not (env["db"].parent / "shards").exists()  # no plan was made
+    # below the threshold (the default 100): nothing said, the run as it always was
+    monkeypatch.delenv("OGI_SHARD_ABOVE")
+    s2 = run(env)
+    assert s2.sharding is None and "sharding:" not in s2.text()
+
+
+def test_a_large_nightly_whose_pool_has_no_online_worker_runs_in_one_process(env, monkeypatch):
+    """The shard deployment exists, but no worker polls its pool: one process, with that reason."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    from flows.autoshard import decide
+    from flows.pipeline import load_portals
+    from ogi.config import Settings
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name="ogi-idle-pool", type="process"))
+        except ObjectAlreadyExists:
+            pass
+        flow_id = client.create_flow_from_name("shard")
+        client.create_deployment(flow_id=flow_id, name="idle", work_pool_name="ogi-idle-pool",
+                                 entrypoint="flows/sharded.py:shard")
+    monkeypatch.setenv("OGI_SHARD_ABOVE", "1")
+    settings = Settings.load(db=env["db"], portals=env["registry"])
+    d = decide(settings, load_portals(settings), None, deployment="shard/idle")
+    assert d.shards == 0 and "no worker of work pool ogi-idle-pool is online" in d.reason
+    import flows.autoshard as autoshard
+
+    monkeypatch.setattr(autoshard, "SHARD_DEPLOYMENT", "shard/idle")  # (OGI_SHARD_DEPLOYMENT, read at import)
+    s = run(env)
+    assert s.new > 0 and "no worker of work pool ogi-idle-pool is online" in s.sharding
+
+
+def test_a_sharded_nightly_that_cannot_be_planned_runs_in_one_process(env, monkeypatch):
+    """Sharding asked for, but the staging root cannot be written (here: an fsspec protocol nobody installed):
+    nothing was submitted, so the night runs in one process and says why."""
+    monkeypatch.setenv("OGI_STAGING", "nosuchfs://bucket/shards")
+    s = run(env, shards=2)
+    assert s.new > 0 and s.failed_portals == []
+    assert s.sharding.startswith("one process (asked: shards=2, but could not plan the sharded run under "
+                                 "nosuchfs://bucket/shards")

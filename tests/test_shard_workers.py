@@ -4,7 +4,9 @@ deployment from prefect.yaml, the sample portal served as three hosts (fifteen p
 One module-scoped sequence (the API and the workers cost ~20 s to start):
 
 1. a single-process backfill over the registry (``run_direct``): the reference;
-2. ``ogi backfill --shards 4``: the shard runs go to the pool, both workers take some, the CLI merges;
+2. ``ogi backfill --shards 3``: the shard runs go to the pool, both workers take some, the CLI merges;
+2b. ``ogi run`` over a registry above a lowered sharding threshold: sharded onto the two free workers by itself;
+    the ``nightly`` deployment run by a worker: it holds that worker, one is free, so one process (and says so);
 3. the same in a second project, but one worker (and the shard run it is executing) is SIGKILLed mid-shard: the
    flow run stays Running with no heartbeat, the submitter gives that attempt up and the surviving worker runs the
    shard again as attempt 1; then ``ogi merge`` of the run once more.
@@ -98,7 +100,7 @@ def pool(tmp_path_factory):
             for k, v in env.items():
                 mp.setenv(k, v)
             for args in (["work-pool", "create", "ogi-pool", "--type", "process", "--overwrite"],
-                         ["--no-prompt", "deploy", "--name", "shard"]):
+                         ["--no-prompt", "deploy", "--name", "shard", "--name", "nightly"]):
                 r = subprocess.run([str(BIN / "prefect"), *args], cwd=ROOT, env=env, capture_output=True, text=True,
                                    timeout=180)
                 assert r.returncode == 0, (args, r.stdout[-2000:], r.stderr[-2000:])
@@ -157,6 +159,44 @@ def test_the_sharded_backfill_on_two_workers_equals_one_process(pool, clean):
     assert len({m["stats"]["pid"] for m in ms}) == SHARDS  # one flow-run process per shard
     assert query(clean["db"], "SELECT count(*), count(DISTINCT shard) FROM main.merged_shards") == [(SHARDS, SHARDS)]
     assert f"merged shards {list(range(SHARDS))}" in clean["out"].stdout
+
+
+def test_a_large_nightly_is_sharded_onto_the_free_workers_by_itself(pool, clean):
+    """``ogi run`` with no ``--shards``, the threshold lowered below the registry's 15 portals: the nightly asks the
+    API, finds the two idle workers (three host groups), plans two shards, the workers run them, the ogi process
+    merges; the warehouse equals the one-process reference."""
+    db = pool["tmp"] / "auto" / "ogi.duckdb"
+    r = subprocess.run([str(BIN / "ogi"), "run", "--portals", str(pool["registry"]), "--db", str(db)], cwd=ROOT,
+                       env={**pool["env"], "OGI_SHARD_ABOVE": "2"}, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
+    (plan,) = [json.loads(p.read_text()) for p in (db.parent / "shards").glob("*/plan.json")]
+    assert plan["mode"] == "nightly" and len(plan["shards"]) == 2
+    assert ("sharding: 2 shards (15 portals, above the sharding threshold 2: 2 online workers on ogi-pool, 0 runs "
+            "busy there, 3 host groups)") in r.stdout
+    assert query(db, "SELECT shard, attempt FROM main.merged_shards ORDER BY shard") == [(0, 0), (1, 0)]
+    ms = _manifests(db.parent / "shards")
+    assert {m["stats"]["ppid"] for m in ms} == {p.pid for p in pool["workers"].values()}  # run by the two workers
+    assert differences(pool["ref"], file_checksums(db, ignore_columns=RUN_TIME_COLUMNS)) == {}
+
+
+def test_the_nightly_deployment_on_a_worker_counts_itself_and_never_waits_for_a_worker_it_holds(pool, clean):
+    """The scheduled ``nightly`` deployment, run by one of the two ``--limit 1`` workers, above the threshold: its own
+    flow run holds that worker, one worker is free, one shard is not worth it: one process, said in its summary."""
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    db = pool["tmp"] / "deployed" / "ogi.duckdb"
+    with temporary_settings(updates={PREFECT_API_URL: pool["env"]["PREFECT_API_URL"]}):
+        fr = run_deployment("nightly/nightly", parameters={"portals": str(pool["registry"]), "db": str(db)},
+                            job_variables={"env": {"OGI_SHARD_ABOVE": "2"}}, timeout=300, as_subflow=False)
+        assert fr.state.is_completed(), fr.state
+        with get_client(sync_client=True) as client:
+            (art,) = [a for a in client.read_artifacts() if a.flow_run_id == fr.id and a.key == "ogi-nightly-summary"]
+    assert ("Sharding: one process (15 portals, above the sharding threshold 2, but only 1 shard(s) possible "
+            "(2 online workers on ogi-pool, 1 runs busy there, 3 host groups)") in art.data
+    assert not (db.parent / "shards").exists()
+    assert differences(pool["ref"], file_checksums(db, ignore_columns=RUN_TIME_COLUMNS)) == {}
 
 
 def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(pool, clean):

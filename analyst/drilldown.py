@@ -40,7 +40,7 @@ BLOCK_CHUNKS = 8
 #: Each block scans the whole ``facts`` table, and DuckDB caches what it scans up to its limit (80 % of RAM): ~100 MB of the page's
 #: peak at 1,000 reports already, more at 10,000, for a cache the next block barely uses.  A block that needs more
 #: working memory than this is built again without the limit (never an error for want of memory).
-BLOCK_MEMORY_LIMIT = os.environ.get("OGI_PAGE_BLOCK_MEMORY_LIMIT", "128MB")
+BLOCK_MEMORY_LIMIT = os.environ.get("OGI_PAGE_BLOCK_MEMORY_LIMIT", "96MB")
 #: Changes whenever what a chunk holds is built differently (the payload query, TEXT_LIMIT, the encoding), so an
 #: older page's chunks are never reused by a newer build.
 PAYLOAD_FORMAT = f"dd1|{TEXT_LIMIT}|{CHUNK_REPORTS}"

@@ -37,7 +37,7 @@ import pyarrow as pa
 from extractors.model import Report
 from ogi.killpoints import killpoint
 from warehouse.crosscheck import run_checks
-from warehouse.db import Warehouse, crash_point
+from warehouse.db import Warehouse, crash_point, release_cache
 from warehouse.identity import classify_issuer
 from warehouse.inputs import DocumentInput, RunInput
 from warehouse.outbox import enqueue_alert, enqueue_many
@@ -880,6 +880,12 @@ class RunLoader:
 
     def finish(self, crawls: list[Any]) -> LoadResult:
         """The run's final transaction; returns what changed over the whole run."""
+        if self.result.new or self.result.revised:
+            # what the pieces loaded is written out (the snapshot's CHECKPOINT would do it a moment later) and the
+            # cache they left is emptied: the cross-report checks read the whole warehouse once, and DuckDB's cache
+            # of it on top of the pieces' was the 10,000-page first run's peak (bench.memory)
+            self.wh.con.execute("CHECKPOINT")
+            release_cache(self.wh.con)
         with self._failure_recorded(), _no_cyclic_gc():
             return self._finish(crawls)
 

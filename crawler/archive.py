@@ -153,6 +153,11 @@ def _date(s: str | None) -> dt.date | None:
     return dt.date.fromisoformat(s) if s else None
 
 
+def _state(r: tuple) -> UrlState:
+    """A ``url_state`` row (``Archive._STATE_COLS`` order) as a :class:`UrlState`."""
+    return UrlState(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _dt(r[8]), _dt(r[9]), r[10], _date(r[11]), r[12])
+
+
 def _enable_wal(db: sqlite3.Connection, attempts: int = 200) -> None:
     """Switch to WAL; several connections opening a new index at once may see "database is locked"
     (changing the journal mode does not wait on the busy timeout), so retry briefly."""
@@ -585,6 +590,52 @@ class Archive:
                 rows = self._db.execute(sql, (parent_url,)).fetchall()
         return [UrlState(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _dt(r[8]), _dt(r[9]), r[10], _date(r[11]),
                          r[12]) for r in rows]
+
+    _STATE_COLS = """url, portal_id, kind, sha256, status, etag, last_modified, content_type, fetched_at, checked_at,
+                     link_text, list_date, parent_url"""
+
+    def states(self, urls: Iterable[str]) -> tuple[dict[str, UrlState], dict[str, list[UrlState]]]:
+        """What :meth:`latest` and :meth:`children` say of every URL of ``urls``, read in two queries.
+
+        The crawl plans a portal's night from the state of every listed URL and its attachments (~1,000 of each on
+        a county portal): two queries per URL were a tenth of a no-change night's crawl CPU."""
+        keys = json.dumps(list(dict.fromkeys(urls)), ensure_ascii=False)
+        with self._lock:
+            self._sync()  # any deferred 304 bookkeeping first: these reads may see it
+            rows = self._db.execute(
+                f"SELECT {self._STATE_COLS} FROM url_state WHERE url IN (SELECT value FROM json_each(?))", (keys,)
+            ).fetchall()
+            kids = self._db.execute(
+                f"""SELECT {self._STATE_COLS} FROM url_state WHERE parent_url IN (SELECT value FROM json_each(?))
+                    AND kind='attachment' AND sha256 IS NOT NULL ORDER BY url""", (keys,)
+            ).fetchall()
+        latest = {r[0]: _state(r) for r in rows}
+        children: dict[str, list[UrlState]] = {}
+        for r in kids:
+            children.setdefault(r[12], []).append(_state(r))
+        return latest, children
+
+    def intact(self, shas: Iterable[str]) -> set[str]:
+        """The blobs of ``shas`` that :meth:`has` would find archived and intact, checked with one query for all
+        of them (the size/mtime cache of :meth:`check`) and a full check only for those it cannot vouch for."""
+        todo = [h for h in dict.fromkeys(shas) if h not in self._verified]
+        stats: dict[str, tuple[int, int]] = {}
+        for h in todo:
+            try:
+                st = os.stat(self._blob_file(h))
+            except FileNotFoundError:
+                continue
+            stats[h] = (st.st_size, st.st_mtime_ns)
+        if stats:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT sha256, size, mtime_ns FROM blob_checked WHERE sha256 IN (SELECT value FROM json_each(?))",
+                    (json.dumps(list(stats)),)).fetchall()
+            for h, size, mtime in rows:
+                if stats.get(h) == (size, mtime):
+                    self._verified.add(h)
+        return {h for h in dict.fromkeys(shas)
+                if h in self._verified or (h in stats and self.check(h, cached=True) is None)}
 
     def last_attempt_failed(self, url: str) -> bool:
         """True when the URL's most recent fetch-log row is a failure (error set): retry it next run."""

@@ -206,11 +206,11 @@ async def _crawl(portal, archive, settings, client, policy, crawl: PortalCrawl, 
     if progress:
         progress.portal_total(portal.id, len(pages) + len(direct))
     reval = RevalidationPolicy.from_settings(settings)
-    priors, known = _known_urls(archive, pages, direct, state.changed)
+    priors, known, children = _known_urls(archive, pages, direct, state.changed)
     plan = RevalidationPlan.build(reval, known, archive)
     log.debug("portal %s: %s; %d known URLs, %d to re-request", portal.id, reval.describe(), len(known),
               len(plan.selected))
-    run = _Run(fetcher, portal, crawl, plan, priors, seen_attachments=set(direct))
+    run = _Run(fetcher, portal, crawl, plan, priors, seen_attachments=set(direct), children=children)
 
     # new URLs first, then the known ones in the plan's priority order, then those reported from the archive
     rank = {u: i + 1 for i, u in enumerate(plan.selected)}
@@ -248,36 +248,46 @@ async def _crawl(portal, archive, settings, client, policy, crawl: PortalCrawl, 
 
 
 def _known_urls(archive: Archive, pages: dict, direct: dict, changed: set[str]
-                ) -> tuple[dict[str, UrlState], list[KnownUrl]]:
+                ) -> tuple[dict[str, UrlState], list[KnownUrl], dict[str, list[UrlState]]]:
     """The listed report pages and attachments the archive holds a body for, and the archived attachments of
-    those pages (``url_state.parent_url``): everything tonight's revalidation plan decides about."""
+    those pages (``url_state.parent_url``): everything tonight's revalidation plan decides about; and those
+    attachments per page, for the pages the plan reports from the archive."""
     priors: dict[str, UrlState] = {}
     known: list[KnownUrl] = []
 
+    links = list(pages.values()) + list(direct.values())
+    latest, children = archive.states(link.url for link in links)  # two queries, not two per URL
+    intact = archive.intact([s.sha256 for s in latest.values() if s.sha256]
+                            + [c.sha256 for cs in children.values() for c in cs if c.sha256])
+
     def add(url: str, prior: UrlState | None, list_changed: bool, list_date) -> bool:
-        if url in priors or prior is None or not prior.sha256 or not archive.has(prior.sha256):
+        if url in priors or prior is None or not prior.sha256 or prior.sha256 not in intact:
             return False  # never fetched (or its body is gone): new, fetched outside the plan
         priors[url] = prior
         known.append(KnownUrl(url, prior, list_changed, list_date))
         return True
 
-    for link in list(pages.values()) + list(direct.values()):
-        add(link.url, archive.latest(link.url), link.url in changed, link.date)
+    for link in links:
+        add(link.url, latest.get(link.url), link.url in changed, link.date)
     for link in pages.values():
         if link.url in priors:
-            for child in archive.children(link.url):
+            for child in children.get(link.url, ()):
                 if child.url not in pages and child.url not in direct:
                     add(child.url, child, False, link.date)
-    return priors, known
+    return priors, known, children
 
 
 class _Run:
     """One portal's document fetching tonight: what is requested, what is reported from the archive."""
 
     def __init__(self, fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, plan: RevalidationPlan,
-                 priors: dict[str, UrlState], seen_attachments: set[str]):
+                 priors: dict[str, UrlState], seen_attachments: set[str],
+                 children: dict[str, list[UrlState]] | None = None):
         self.f, self.portal, self.crawl, self.plan, self.priors = fetcher, portal, crawl, plan, priors
         self.seen_attachments = seen_attachments
+        #: the archived attachments of each listed page as the plan read them (``_known_urls``); a page's list
+        #: only changes when one of them is fetched tonight, and then it is in ``seen_attachments`` already
+        self.children = children
 
     def fetched(self, res: FetchResult | None, kind: str, prior: UrlState | None, link_text, list_date,
                 parent_url: str | None = None) -> None:
@@ -352,7 +362,8 @@ class _Run:
         """The archived attachments of a report page that was not re-requested: each is reported unchanged, or
         re-requested on its own when the plan says so."""
         ok = True
-        for child in self.f.archive.children(link.url):
+        kids = self.children.get(link.url, []) if self.children is not None else self.f.archive.children(link.url)
+        for child in kids:
             if child.url in self.seen_attachments:
                 continue
             self.seen_attachments.add(child.url)

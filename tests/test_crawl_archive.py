@@ -261,3 +261,32 @@ def test_304_bookkeeping_is_batched_but_always_read_back_and_never_left_open(tmp
     a.close()
     assert committed_304s() == 7  # close writes what is left
     other.close()
+
+
+def test_bulk_states_and_intact_say_what_latest_children_and_has_say(tmp_path):
+    """Archive.states / Archive.intact (the crawl's plan reads) agree with latest / children / has, deferred 304
+    bookkeeping and a damaged blob included."""
+    a = Archive(tmp_path / "a")
+    pages = [f"http://x/p{i}.html" for i in range(4)]
+    for i, u in enumerate(pages):
+        a.put(u, f"page {i}".encode(), portal_id="p", kind="report_page", status=200, headers={"ETag": f'"e{i}"'})
+        for j in range(i):  # page i has i attachments
+            a.put(f"http://x/p{i}-{j}.pdf", f"pdf {i} {j}".encode(), portal_id="p", kind="attachment", status=200,
+                  parent_url=u)
+    rec = FetchRecord("p", pages[1], dt.datetime.now(dt.timezone.utc), "report_page", 304, None, 0, 1, None, 1.0)
+    a.not_modified(rec, headers={"ETag": '"e1-new"'})  # deferred: the bulk read must see it
+    damaged = a.latest(pages[2]).sha256
+    path = a._blob_path(damaged)
+    path.write_bytes(gzip.compress(b"tampered"))
+    asked = pages + ["http://x/never.html"]
+
+    latest, children = a.states(asked)
+    assert latest == {u: a.latest(u) for u in asked if a.latest(u) is not None}
+    assert latest[pages[1]].etag == '"e1-new"'
+    assert children == {u: a.children(u) for u in asked if a.children(u)}
+    assert [len(children.get(u, [])) for u in pages] == [0, 1, 2, 3]
+
+    shas = [s.sha256 for s in latest.values()] + [c.sha256 for cs in children.values() for c in cs]
+    fresh = Archive(tmp_path / "a")  # a new process: nothing verified in memory yet
+    assert fresh.intact(shas) == {h for h in shas if Archive(tmp_path / "a").has(h)}
+    assert damaged not in fresh.intact(shas) and len(fresh.intact(shas)) == len(set(shas)) - 1

@@ -37,9 +37,10 @@ TEXT_LIMIT = 20_000  # characters of the body text shown when no section was fou
 #: returns, is what this bounds: ~100 MB for 1,024 reports, ~40 MB for 512 (``python -m bench.memory``, 10,000 reports)
 BLOCK_CHUNKS = 8
 #: DuckDB's memory while the drill-down blocks are built (``OGI_PAGE_BLOCK_MEMORY_LIMIT``; "off": DuckDB's own).
-#: Each block scans the whole ``facts`` table, and DuckDB caches what it scans up to its limit (80 % of RAM): ~100 MB of the page's
-#: peak at 1,000 reports already, more at 10,000, for a cache the next block barely uses.  A block that needs more
-#: working memory than this is built again without the limit (never an error for want of memory).
+#: Each block scans the whole ``facts`` table, and DuckDB caches what it scans up to its limit (80 % of RAM):
+#: ~100 MB of the page's peak at 1,000 reports already, more at 10,000, for a cache the next block barely uses.
+#: A block that needs more working memory than this is built again without the limit (never an error for want of
+#: memory).
 BLOCK_MEMORY_LIMIT = os.environ.get("OGI_PAGE_BLOCK_MEMORY_LIMIT", "96MB")
 #: Changes whenever what a chunk holds is built differently (the payload query, TEXT_LIMIT, the encoding), so an
 #: older page's chunks are never reused by a newer build.

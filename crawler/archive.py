@@ -562,37 +562,29 @@ class Archive:
 
     # ------------------------------------------------------------------ reads
 
+    #: the ``url_state`` columns a :class:`UrlState` is made of (:func:`_state`)
+    _STATE_COLS = """url, portal_id, kind, sha256, status, etag, last_modified, content_type, fetched_at, checked_at,
+                     link_text, list_date, parent_url"""
+
     def latest(self, url: str) -> UrlState | None:
         """The URL's latest archived state (validators and sha256), or None if never fetched OK."""
         with self._lock:
             self._sync(url)
-            row = self._db.execute(
-                """SELECT url, portal_id, kind, sha256, status, etag, last_modified, content_type, fetched_at,
-                          checked_at, link_text, list_date, parent_url FROM url_state WHERE url=?""",
-                (url,),
-            ).fetchone()
-        if row is None:
-            return None
-        return UrlState(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], _dt(row[8]), _dt(row[9]),
-                        row[10], _date(row[11]), row[12])
+            row = self._db.execute(f"SELECT {self._STATE_COLS} FROM url_state WHERE url=?", (url,)).fetchone()
+        return None if row is None else _state(row)
 
     def children(self, parent_url: str) -> list[UrlState]:
         """The archived attachments whose recorded parent is ``parent_url`` (the report page linking them):
         what a report page skipped by the revalidation policy still has to report as unchanged."""
-        sql = """SELECT url, portal_id, kind, sha256, status, etag, last_modified, content_type, fetched_at,
-                        checked_at, link_text, list_date, parent_url FROM url_state
-                 WHERE parent_url=? AND kind='attachment' AND sha256 IS NOT NULL ORDER BY url"""
+        sql = f"""SELECT {self._STATE_COLS} FROM url_state
+                  WHERE parent_url=? AND kind='attachment' AND sha256 IS NOT NULL ORDER BY url"""
         with self._lock:
             rows = self._db.execute(sql, (parent_url,)).fetchall()
             if self._pending_touches and (parent_url in self._pending_parents
                                           or any(r[0] in self._pending_urls for r in rows)):
                 self._sync()  # a deferred refresh of one of them (or one becoming a child): read them again
                 rows = self._db.execute(sql, (parent_url,)).fetchall()
-        return [UrlState(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _dt(r[8]), _dt(r[9]), r[10], _date(r[11]),
-                         r[12]) for r in rows]
-
-    _STATE_COLS = """url, portal_id, kind, sha256, status, etag, last_modified, content_type, fetched_at, checked_at,
-                     link_text, list_date, parent_url"""
+        return [_state(r) for r in rows]
 
     def states(self, urls: Iterable[str]) -> tuple[dict[str, UrlState], dict[str, list[UrlState]]]:
         """What :meth:`latest` and :meth:`children` say of every URL of ``urls``, read in two queries.
@@ -618,7 +610,8 @@ class Archive:
     def intact(self, shas: Iterable[str]) -> set[str]:
         """The blobs of ``shas`` that :meth:`has` would find archived and intact, checked with one query for all
         of them (the size/mtime cache of :meth:`check`) and a full check only for those it cannot vouch for."""
-        todo = [h for h in dict.fromkeys(shas) if h not in self._verified]
+        asked = list(dict.fromkeys(shas))
+        todo = [h for h in asked if h not in self._verified]
         stats: dict[str, tuple[int, int]] = {}
         for h in todo:
             try:
@@ -634,8 +627,7 @@ class Archive:
             for h, size, mtime in rows:
                 if stats.get(h) == (size, mtime):
                     self._verified.add(h)
-        return {h for h in dict.fromkeys(shas)
-                if h in self._verified or (h in stats and self.check(h, cached=True) is None)}
+        return {h for h in asked if h in self._verified or (h in stats and self.check(h, cached=True) is None)}
 
     def last_attempt_failed(self, url: str) -> bool:
         """True when the URL's most recent fetch-log row is a failure (error set): retry it next run."""

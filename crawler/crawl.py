@@ -281,8 +281,7 @@ class _Run:
     """One portal's document fetching tonight: what is requested, what is reported from the archive."""
 
     def __init__(self, fetcher: Fetcher, portal: Portal, crawl: PortalCrawl, plan: RevalidationPlan,
-                 priors: dict[str, UrlState], seen_attachments: set[str],
-                 children: dict[str, list[UrlState]] | None = None):
+                 priors: dict[str, UrlState], seen_attachments: set[str], children: dict[str, list[UrlState]]):
         self.f, self.portal, self.crawl, self.plan, self.priors = fetcher, portal, crawl, plan, priors
         self.seen_attachments = seen_attachments
         #: the archived attachments of each listed page as the plan read them (``_known_urls``); a page's list
@@ -362,8 +361,7 @@ class _Run:
         """The archived attachments of a report page that was not re-requested: each is reported unchanged, or
         re-requested on its own when the plan says so."""
         ok = True
-        kids = self.children.get(link.url, []) if self.children is not None else self.f.archive.children(link.url)
-        for child in kids:
+        for child in self.children.get(link.url, ()):
             if child.url in self.seen_attachments:
                 continue
             self.seen_attachments.add(child.url)

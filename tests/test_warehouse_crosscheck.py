@@ -274,3 +274,53 @@ def test_a_page_and_its_own_attachment_are_not_a_duplicate_publication(tmp_path)
         assert _findings(wh, "xr.duplicate_publication") == []
         load_run(wh, s.run_input("r2", [page, att, other], as_of=AS_OF))
         assert [r[0] for r in _findings(wh, "xr.duplicate_publication")] == ["http://a/zz-elsewhere.html"]
+
+
+def _xr_state(wh):
+    return (wh.execute("""SELECT f.* FROM findings f JOIN reports r ON r.report_id = f.report_id
+                          AND r.current_revision = f.revision WHERE f.source = 'cross_report' ORDER BY ALL""").fetchall(),
+            wh.execute("SELECT * FROM coverage_findings ORDER BY ALL").fetchall(),
+            wh.execute("SELECT * FROM text_similarity ORDER BY ALL").fetchall())
+
+
+def test_unchanged_inputs_keep_the_result_and_every_change_recomputes_it(loaded):
+    """The checks are skipped only when recomputing them would give what is there; each kind of input change,
+    a deadline passing, and a result edited since (findings deleted) make them run again, with the same result
+    as a run that is never allowed to skip (the stored fingerprint deleted)."""
+    wh, res, docs = loaded
+    assert not res.cross_checks_kept
+    state = _xr_state(wh)
+    again = load_run(wh, s.run_input("r2", docs, as_of=AS_OF))
+    assert again.cross_checks_kept and _xr_state(wh) == state
+    assert (again.cross_findings, again.missing) == (res.cross_findings, res.missing) and again.alerts_enqueued == 0
+
+    # a later night before the next deadline (31 Mar 2023, the county government's): kept
+    assert load_run(wh, s.run_input("r3", docs, as_of=dt.date(2023, 3, 31))).cross_checks_kept
+    # the deadline passed: the county government's 2022 report is now missing too
+    passed = load_run(wh, s.run_input("r4", docs, as_of=dt.date(2023, 4, 1)))
+    assert not passed.cross_checks_kept and passed.missing == res.missing + 1 and passed.alerts_enqueued == 1
+    assert load_run(wh, s.run_input("r5", docs, as_of=dt.date(2023, 4, 2))).cross_checks_kept
+
+    # a revision: office 2021 now carries over what 2020 carried forward (the mismatch finding goes away)
+    office21 = copy.deepcopy(docs[1].report)
+    _chain(docs[0].report, office21)
+    revised = list(docs)
+    revised[1] = s.document(office21, "http://a/bgs2021.html", status="changed")
+    r6 = load_run(wh, s.run_input("r6", revised, as_of=dt.date(2023, 4, 2)))
+    assert not r6.cross_checks_kept and _findings(wh, "xr.carry_over_mismatch") == []
+
+    # the result edited behind the checks' back: recomputed, and put back
+    state = _xr_state(wh)
+    wh.execute("DELETE FROM findings WHERE source = 'cross_report'")
+    r7 = load_run(wh, s.run_input("r7", revised, as_of=dt.date(2023, 4, 2)))
+    assert not r7.cross_checks_kept and _xr_state(wh) == state
+
+    # withdrawn (the listing no longer has the finance bureau's 2021 report): recomputed
+    r8 = load_run(wh, s.run_input("r8", [d for d in revised if d.url != "http://a/cz2021.html"],
+                                  as_of=dt.date(2023, 4, 2)))
+    assert r8.withdrawn and not r8.cross_checks_kept
+    kept = _xr_state(wh)
+    wh.execute("DELETE FROM derived_state")
+    forced = load_run(wh, s.run_input("r9", [d for d in revised if d.url != "http://a/cz2021.html"],
+                                      as_of=dt.date(2023, 4, 2)))
+    assert not forced.cross_checks_kept and _xr_state(wh) == kept

@@ -25,9 +25,12 @@ Rules (stable ids):
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import time
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -63,6 +66,7 @@ class CrossCheckResult:
     alerts_enqueued: int = 0
     pairs_compared: int = 0
     seconds: float = 0.0
+    skipped: bool = False  # the inputs were those of the last computation: its result was kept (:func:`run_checks`)
 
 
 #: Deleted before shingling: whitespace, ASCII and full-width digits, common punctuation (so a copy with
@@ -240,7 +244,7 @@ WHERE NOT EXISTS (SELECT 1 FROM xr_primary c WHERE c.portal_id = p.portal_id AND
 """
 
 
-def _alertable(con, as_of: dt.date, late: list[tuple], missing: list[tuple], run_id: str | None
+def _alertable(con, as_of: dt.date, late: list[tuple], missing: list[tuple], first_runs: dict
                ) -> tuple[list[tuple], list[tuple]]:
     """Only what became late or missing since the portal was added is alerted; history is the baseline.
 
@@ -249,7 +253,7 @@ def _alertable(con, as_of: dt.date, late: list[tuple], missing: list[tuple], run
     - a missing report (agency, year) is alerted when its deadline passes after the portal's first successful
       run, judged with the run's ``as_of``; a deadline that had passed before then is a historical gap.
     """
-    first = {pid: (as_of_, started) for pid, (_, as_of_, started) in first_loaded_runs(con, run_id).items()}
+    first = {pid: (as_of_, started) for pid, (_, as_of_, started) in first_runs.items()}
     first_seen: dict = {}
     alerted: set = set()
     if late:
@@ -313,13 +317,73 @@ def _similarity_chunk(con, pairs: list[tuple]) -> pa.Table:
     )
 
 
+def last_deadline(as_of: dt.date) -> dt.date:
+    """The latest statutory deadline day before ``as_of``: the checks depend on ``as_of`` only through it.
+
+    Every deadline is 31 Jan or 31 Mar of some year, and ``as_of`` is only ever compared with deadlines
+    (``_MISSING``), so two dates between the same two deadline days give the same result."""
+    y = as_of.year
+    return next(d for d in (dt.date(y, 3, 31), dt.date(y, 1, 31), dt.date(y - 1, 3, 31)) if d < as_of)
+
+
+@functools.lru_cache(maxsize=1)
+def _code_version() -> str:
+    """The source of the checks (this module, the first-run rule, the outbox's dedupe): changed code recomputes."""
+    import warehouse.outbox
+    import warehouse.runlog
+
+    h = hashlib.sha256()
+    for f in (__file__, warehouse.runlog.__file__, warehouse.outbox.__file__):
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:16]
+
+
+#: What the checks read, summed up: the reports' current revisions (a revision's rows, facts and text are never
+#: rewritten, so its number stands for them), withdrawals, first-seen order, the documents (parent pages), each
+#: portal's latest crawl outcome.  Counts and sums of row hashes: cheap at any size.
+_INPUTS = """
+SELECT concat_ws('|',
+  (SELECT count(*) FROM reports),
+  (SELECT coalesce(sum(hash(report_id, current_revision, portal_id, url, first_seen_at, withdrawn_at IS NULL)), 0)
+   FROM reports),
+  (SELECT count(*) FROM report_revisions),
+  (SELECT count(*) FROM documents),
+  (SELECT coalesce(sum(hash(portal_id, ok)), 0) FROM (
+     SELECT portal_id, arg_max(ok, started_at) AS ok FROM portal_runs GROUP BY portal_id)))
+"""
+
+_OUTPUTS = """
+SELECT concat_ws('|', (SELECT count(*) FROM findings WHERE source = 'cross_report'),
+                      (SELECT count(*) FROM coverage_findings WHERE rule = 'xr.missing'),
+                      (SELECT count(*) FROM text_similarity))
+"""
+
+
+def _inputs(con, as_of: dt.date, first: dict) -> str:
+    parts = [_code_version(), last_deadline(as_of).isoformat(), con.execute(_INPUTS).fetchone()[0],
+             repr(sorted((pid, str(a), str(s)) for pid, (_, a, s) in first.items()))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def run_checks(wh, *, as_of: dt.date, run_id: str | None) -> CrossCheckResult:
     """Recompute all cross-report findings and coverage findings; enqueue late/missing alerts.
 
-    Runs inside the caller's transaction (the load's final one).
+    Runs inside the caller's transaction (the load's final one).  When nothing the checks read has changed
+    since they were last computed (``main.derived_state``: same reports and revisions, no deadline passed, the
+    same portals failing, the same code) and their result is as they wrote it, the result is kept: recomputing
+    it would write nothing and enqueue nothing (every alert is deduplicated), and it is a full pass over the
+    warehouse -- most of a no-change night's load.
     """
     t0 = time.perf_counter()
     con = wh.con
+    first = first_loaded_runs(con, run_id)
+    inputs = _inputs(con, as_of, first)
+    prev = con.execute(
+        "SELECT inputs, outputs, findings_total, missing_total FROM derived_state WHERE name = 'cross_report'"
+    ).fetchone()
+    if prev is not None and prev[0] == inputs and prev[1] == con.execute(_OUTPUTS).fetchone()[0]:
+        return CrossCheckResult(findings_total=prev[2], missing_total=prev[3], skipped=True,
+                                seconds=time.perf_counter() - t0)
     res = CrossCheckResult()
     for stmt in (_BASE, _PRIMARY, _PAIRS, _NEW):
         con.execute(stmt)
@@ -387,7 +451,7 @@ def run_checks(wh, *, as_of: dt.date, run_id: str | None) -> CrossCheckResult:
         """SELECT b.report_id, b.revision, b.url, b.portal_id, b.title, b.pub, b.deadline, b.issuer_type, b.year
            FROM xr_base b JOIN xr_new n ON n.report_id = b.report_id AND n.rule = 'xr.late'"""
     ).fetchall()
-    late, missing = _alertable(con, as_of, late, missing, run_id)
+    late, missing = _alertable(con, as_of, late, missing, first)
     alerts = [
         dict(
             kind="late_report",
@@ -414,5 +478,10 @@ def run_checks(wh, *, as_of: dt.date, run_id: str | None) -> CrossCheckResult:
     res.alerts_enqueued = enqueue_many(wh, alerts, run_id=run_id)
     for t in ("xr_base", "xr_primary", "xr_pairs", "xr_new", "xr_missing"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute(
+        """INSERT OR REPLACE INTO derived_state (name, inputs, outputs, findings_total, missing_total, run_id, computed_at)
+           VALUES ('cross_report', ?, (""" + _OUTPUTS + """), ?, ?, ?, now() AT TIME ZONE 'UTC')""",
+        [inputs, res.findings_total, res.missing_total, run_id],
+    )
     res.seconds = time.perf_counter() - t0
     return res

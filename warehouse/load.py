@@ -127,6 +127,8 @@ class LoadResult:
     cross_findings: int = 0
     missing: int = 0
     alerts_enqueued: int = 0
+    #: The cross-report checks' inputs were unchanged since they were computed: their result was kept.
+    cross_checks_kept: bool = False
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -939,6 +941,7 @@ class RunLoader:
             xr = run_checks(wh, as_of=run.as_of, run_id=run.run_id)
             result.cross_findings = xr.findings_total
             result.missing = xr.missing_total
+            result.cross_checks_kept = xr.skipped
             result.alerts_enqueued += xr.alerts_enqueued
             items = _baseline_alerts(wh, run, baseline)
             result.alerts_enqueued += enqueue_many(wh, items, run_id=run.run_id)

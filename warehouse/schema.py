@@ -435,7 +435,32 @@ _M5 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_M1, _M2, _M3, _M4, _M5)
+# ------------------------------------------------------------------------------------------ migration 6
+
+_M6 = Migration(
+    6,
+    "what the cross-report checks were last computed from (main.derived_state)",
+    (
+        CreateTable(
+            "derived_state",
+            "One row per result derived from the whole warehouse (today: the cross-report checks): a fingerprint of "
+            "its inputs when it was last computed, written in the same transaction as the result. A run whose "
+            "inputs have the same fingerprint (nothing loaded, revised or withdrawn, no statutory deadline passed, "
+            "the same code) keeps the result instead of recomputing it.",
+            (
+                C("name", "VARCHAR", "Which result (cross_report).", "PRIMARY KEY"),
+                C("inputs", "VARCHAR", "Fingerprint of the inputs (see warehouse/crosscheck.py)."),
+                C("outputs", "VARCHAR", "Row counts of the result as written (a result changed since is recomputed)."),
+                C("findings_total", "INTEGER", "Cross-report findings on the latest revisions."),
+                C("missing_total", "INTEGER", "Missing-report coverage findings."),
+                C("run_id", "VARCHAR", "Run that computed it."),
+                C("computed_at", "TIMESTAMP", "When (UTC)."),
+            ),
+        ),
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_M1, _M2, _M3, _M4, _M5, _M6)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 _VERSION_TABLE = CreateTable(

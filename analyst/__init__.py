@@ -40,6 +40,7 @@ class PageResult:
     drilldown_json_bytes: int  # uncompressed size of the drill-down payloads built (what their gzip chunks hold)
     chunks: int = 0  # drill-down chunks in the page
     chunks_reused: int = 0  # of those, copied from the page it replaced (unchanged key)
+    data_kept: bool = False  # the data's KEPT_PARTS were copied from the page it replaced (same data_key)
 
 
 def default_out_path(db_path: str | Path) -> Path:
@@ -74,12 +75,14 @@ def write_page(
         # objects are never held at the same time (python -m bench.memory)
         ids = data_mod.report_ids(snap.con, filters)
         chunks, chunk_of, dd_bytes, keys, reused = drilldown.build(snap.con, filters, ids, previous=out)
+        data_key = data_mod.data_key(snap.con, filters, ids, snap.schema_version)
+        kept = render.previous_data(out, data_key)  # a no-change night: most of the data is the last page's
         with bounded_memory(snap.con, PAGE_MEMORY_LIMIT) as run:  # the t3/t4 pivots scan all of ``facts``
-            page = run(lambda: data_mod.load(snap.con, filters))
+            page = run(lambda: data_mod.load(snap.con, filters, kept=kept, report_ids=ids))
         if page.report_ids != ids:  # the chunks would show other reports' drill-downs
             raise RuntimeError("analyst page: the report order changed between two reads of one snapshot")
+        n_reports, n_findings = len(ids), page.n_findings
         del ids
-        n_reports, n_findings = len(page.reports), len(page.findings)
     desc = []
     if filters.portals:
         desc.append("门户 " + ", ".join(filters.portals))
@@ -87,7 +90,7 @@ def write_page(
         desc.append("年度 " + ", ".join(map(str, filters.years)))
     meta = {"generated_at": render.generated_at(), "source": Path(db_path).name, "schema_version": snap.schema_version,
             "upgraded": snap.upgraded, "filters": "；".join(desc) or None, "ogi_version": __version__,
-            "chunks": len(chunks)}
+            "chunks": len(chunks), "data_key": data_key, "n_findings": n_findings}
     model = render.page_model(page, meta, chunk_of)
     del page  # the model holds what the page shows; written out piece by piece (render.write), never as one string
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +105,7 @@ def write_page(
         Path(tmp).unlink(missing_ok=True)
         raise
     return PageResult(out, size, n_reports, n_findings, time.perf_counter() - t0,
-                      snap.schema_version, snap.upgraded, dd_bytes, len(keys), reused)
+                      snap.schema_version, snap.upgraded, dd_bytes, len(keys), reused, kept is not None)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,10 @@ not count (as in ``analytics.coverage``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import duckdb
@@ -57,6 +60,63 @@ class PageData:
     findings: list[list[Any]]
     last_run: dict[str, Any] | None
     report_ids: list[str] = field(default_factory=list)  # index → report_id (for the drill-down chunks)
+    n_findings: int = 0
+
+
+class KeptJSON(str):
+    """A part of the page data copied as JSON text from the page being replaced (same :func:`data_key`)."""
+
+
+#: The parts of the page data that depend only on what :func:`data_key` sums up (the rest -- the latest run, the
+#: meta -- is read every time).  A rebuild with the same key copies them from the page it replaces.
+KEPT_PARTS = ("years", "issuers", "reports", "cells", "t3", "t4", "findings")
+
+
+@functools.lru_cache(maxsize=1)
+def _code_version() -> str:
+    """The code that makes the page data: the analyst modules, the analytics views, the deadline rule."""
+    import warehouse.analytics
+    import warehouse.identity
+
+    h = hashlib.sha256()
+    for f in [*sorted(Path(__file__).parent.glob("*.py")), Path(warehouse.analytics.__file__),
+              Path(warehouse.identity.__file__)]:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+#: What the kept parts are made of, summed up: the reports and their current revisions (a revision's rows and facts
+#: are never rewritten, so its number stands for them), withdrawals, every finding and coverage finding, the
+#: portals' names and places, the as-of date of the views.  Counts and sums of row hashes: a few ms at any size.
+_KEY_SQL = """
+SELECT concat_ws('|',
+  (SELECT count(*) || ':' || coalesce(sum(hash(report_id, current_revision, portal_id, url, first_seen_at,
+                                               last_changed_at, withdrawn_at)), 0) FROM main.reports),
+  (SELECT count(*) FROM main.report_revisions),
+  (SELECT count(*) || ':' || coalesce(sum(hash(f)), 0) FROM main.findings f),
+  (SELECT count(*) || ':' || coalesce(sum(hash(c)), 0) FROM main.coverage_findings c),
+  (SELECT count(*) || ':' || coalesce(sum(hash(portal_id, name, province, city, county, division_code)), 0)
+   FROM main.portals)),
+  (SELECT coalesce(max(as_of), current_date) FROM main.runs WHERE status = 'ok')
+"""
+
+
+def data_key(con: duckdb.DuckDBPyConnection, filters: Filters, report_ids: list[str], schema_version: int) -> str:
+    """The key of the kept parts: equal keys, equal parts (so a no-change night copies them instead of rebuilding
+    them).  ``as_of`` (the latest run's, and the views') counts only by its year and the last deadline day before it
+    (:func:`warehouse.identity.last_deadline_day`): the heatmap and the coverage years compare it with nothing else."""
+    from warehouse.identity import last_deadline_day
+
+    sums, views_as_of = con.execute(_KEY_SQL).fetchone()
+    run = latest_run(con)
+    page_as_of = (run or {}).get("as_of") or dt.date.today()
+    h = hashlib.sha256()
+    for part in (_code_version(), str(schema_version), repr(filters.params()), sums,
+                 *(f"{d.year}:{last_deadline_day(d)}" for d in (page_as_of, views_as_of))):
+        h.update(part.encode() + b"\n")
+    for r in report_ids:  # the page order itself: the kept parts index reports by position
+        h.update(r.encode() + b"\n")
+    return h.hexdigest()
 
 
 def _iso(v: Any) -> Any:
@@ -106,7 +166,10 @@ def report_ids(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -
         filters.params()).fetchall()]
 
 
-def load(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> PageData:
+def load(con: duckdb.DuckDBPyConnection, filters: Filters | None = None, *, kept: dict[str, Any] | None = None,
+         report_ids: list[str] | None = None) -> PageData:
+    """The page data.  ``kept``: the :data:`KEPT_PARTS` (and ``n_findings``) of the page being replaced, whose
+    :func:`data_key` is this snapshot's, with ``report_ids`` (:func:`report_ids`): only the rest is read."""
     filters = filters or Filters()
     run = latest_run(con)
     as_of = (run or {}).get("as_of") or dt.date.today()
@@ -116,6 +179,14 @@ def load(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> Page
                             ORDER BY province NULLS LAST, city NULLS LAST, county NULLS LAST, portal_id""",
                     [filters.portals, filters.portals])
     portal_idx = {p["portal_id"]: i for i, p in enumerate(portals)}
+    if kept is not None:
+        if report_ids is None:
+            raise ValueError("kept page data needs the report order it was made with")
+        ridx = {rid: n for n, rid in enumerate(report_ids)}
+        parts = {k: KeptJSON(kept[k]) for k in KEPT_PARTS}
+        return PageData(meta=_meta(as_of, run), portals=portals, **parts,
+                        last_run=_last_run(con, run, ridx, portal_idx) if run else None,
+                        report_ids=list(report_ids), n_findings=int(kept["n_findings"]))
 
     reps = _rows(con, f"""
         SELECT r.report_id, r.portal_id, coalesce(r.agency_key, r.agency, '') AS agency_key, r.agency, r.issuer_type,
@@ -179,9 +250,13 @@ def load(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> Page
     t3, t4 = _trends(con, filters, ridx)
     findings = _findings(con, filters, ridx, portal_idx, missing)
     last = _last_run(con, run, ridx, portal_idx) if run else None
-    meta = {"as_of": _iso(as_of), "run": {k: _iso(v) for k, v in (run or {}).items() if k != "timings"} or None}
-    return PageData(meta=meta, portals=portals, years=years, issuers=issuer_list, reports=reports, cells=cells,
-                    t3=t3, t4=t4, findings=findings, last_run=last, report_ids=report_ids)
+    return PageData(meta=_meta(as_of, run), portals=portals, years=years, issuers=issuer_list, reports=reports,
+                    cells=cells, t3=t3, t4=t4, findings=findings, last_run=last, report_ids=report_ids,
+                    n_findings=len(findings))
+
+
+def _meta(as_of: dt.date, run: dict[str, Any] | None) -> dict[str, Any]:
+    return {"as_of": _iso(as_of), "run": {k: _iso(v) for k, v in (run or {}).items() if k != "timings"} or None}
 
 
 def _cells(reps: list[dict[str, Any]], ridx: dict[str, int], issuer_idx: dict[tuple[str, str], int],

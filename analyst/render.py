@@ -13,9 +13,10 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator
 
-from analyst.data import FINDING_FIELDS, REPORT_FIELDS, PageData
+from analyst.data import FINDING_FIELDS, KEPT_PARTS, REPORT_FIELDS, KeptJSON, PageData
 from analyst.drilldown import chunk_tag
 from analyst.labels import T3_MEASURES, all_labels
 
@@ -69,7 +70,7 @@ def render(model: dict[str, Any], chunks: list[str], title: str, keys: list[str]
     model["meta"].setdefault("library", lib_name)
     chunk_tags = "\n".join(chunk_tag(i, k, c) for i, (c, k) in enumerate(zip(chunks, keys, strict=True)))
     values = {"TITLE": _escape_text(title), "CSS": asset("assets/page.css"), "LIB": lib, "JS": asset("assets/page.js"),
-              "CHUNKS": chunk_tags, "DATA": _script_json(model)}
+              "CHUNKS": chunk_tags, "DATA": "".join(_json_pieces(model))}
     # one pass over the template: inserted text (the library, the data) is never scanned for placeholders
     return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: values[m.group(1)], asset("assets/page.html"))
 
@@ -79,11 +80,16 @@ SLICE_ROWS = 2000
 
 
 def _json_pieces(model: dict[str, Any]) -> Iterator[str]:
-    """:func:`_script_json` of the model, in pieces: the long lists a slice of rows at a time (same text)."""
+    """:func:`_script_json` of the model, in pieces: the long lists a slice of rows at a time.
+
+    Each part of the model starts a line of its own (JSON strings never hold a raw newline), so the next build
+    can find a part of this page's data without parsing the rest (:func:`previous_data`)."""
     yield "{"
     for n, (k, v) in enumerate(model.items()):
-        yield ("," if n else "") + _script_json(k) + ":"
-        if isinstance(v, list) and len(v) > SLICE_ROWS:
+        yield ("\n," if n else "\n") + _script_json(k) + ":"
+        if isinstance(v, KeptJSON):
+            yield v  # written by an earlier build from the same key: already safe JSON text
+        elif isinstance(v, list) and len(v) > SLICE_ROWS:
             yield "["
             for i in range(0, len(v), SLICE_ROWS):
                 yield ("," if i else "") + _script_json(v[i:i + SLICE_ROWS])[1:-1]
@@ -115,6 +121,45 @@ def write(out: BinaryIO, model: dict[str, Any], chunks: Iterable[str], title: st
             size += out.write(text.encode("utf-8"))
         pos = m.end()
     return size + out.write(template[pos:].encode("utf-8"))
+
+
+_DATA_TAG = '<script type="application/json" id="ogi-data">'
+_PART = re.compile(r'^,?"([a-z0-9_]+)":')
+
+
+def previous_data(page: Path | None, key: str) -> dict[str, Any] | None:
+    """The :data:`analyst.data.KEPT_PARTS` of the page being replaced (and its ``n_findings``), when that page was
+    made from data with this ``key`` (``meta.data_key``); else None (no page, another key, an unreadable page)."""
+    if page is None:
+        return None
+    found: dict[str, Any] = {}
+    try:
+        with open(page, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(_DATA_TAG):
+                    break
+            else:
+                return None
+            for line in f:
+                m = _PART.match(line)
+                if m is None:
+                    break  # past the data block
+                name = m.group(1)
+                if name == "meta":
+                    meta = json.loads(line[m.end():])
+                    if meta.get("data_key") != key:
+                        return None
+                    found["n_findings"] = meta.get("n_findings")
+                elif name in KEPT_PARTS:
+                    text = line[m.end():].rstrip("\n")
+                    if "<" in text:  # this writer escapes every "<": not a page it wrote
+                        return None
+                    found[name] = text
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if "n_findings" not in found or any(k not in found for k in KEPT_PARTS):
+        return None
+    return found
 
 
 def _escape_text(s: str) -> str:

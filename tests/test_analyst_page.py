@@ -323,3 +323,62 @@ def test_a_rebuild_reuses_the_unchanged_drilldown_chunks_and_rebuilds_a_changed_
     want = [t for (t,) in query(db, "SELECT strftime(loaded_at, '%Y-%m-%d %H:%M:%S') FROM main.report_revisions "
                                     "WHERE report_id = ? ORDER BY revision", [rid])]
     assert [v[1] for v in dd["v"]] == want
+
+
+def test_a_rebuild_over_unchanged_data_copies_the_data_and_equals_a_fresh_build(page, tmp_path):
+    """A no-change night: the data parts that depend only on the warehouse (data.KEPT_PARTS) are copied from the
+    page being replaced, and the page says the same as one built from scratch; any change to what they are made
+    of -- a finding, a deadline passing, a tampered page -- makes them built again."""
+    from analyst.data import KEPT_PARTS
+
+    db = tmp_path / "ogi.duckdb"
+    shutil.copy(page["db"], db)
+    out = tmp_path / "report.html"
+    assert not write_page(db, out).data_kept
+    again = write_page(db, out)
+    fresh = write_page(db, tmp_path / "fresh.html")
+    assert again.data_kept and not fresh.data_kept and (again.reports, again.findings) == (fresh.reports, fresh.findings)
+
+    def model(p: Path) -> dict:
+        m = page_model(p.read_text(encoding="utf-8"))
+        m["meta"].pop("generated_at")
+        return m
+
+    assert model(out) == model(fresh.path) and model(out)["last_run"]["revised"]  # the latest run is read afresh
+    assert all(model(out)[k] for k in ("reports", "t3", "t4", "findings", "cells"))
+
+    con = duckdb.connect(str(db))
+    con.execute("""INSERT INTO main.findings (report_id, revision, source, rule, severity, message)
+                   SELECT report_id, current_revision, 'cross_report', 'xr.late', 'warning', 'a new finding'
+                   FROM main.reports WHERE url = ?""", [page["new_url"]])
+    con.close()
+    changed = write_page(db, out)
+    assert not changed.data_kept and changed.findings == fresh.findings + 1
+    assert sum(f[3] == "a new finding" for f in model(out)["findings"]) == 1
+    assert write_page(db, out).data_kept
+
+    con = duckdb.connect(str(db))  # the latest run a year on: deadlines passed, the heatmap's missing cells change
+    con.execute("UPDATE main.runs SET as_of = as_of + INTERVAL 366 DAY")
+    con.close()
+    later = write_page(db, out)
+    assert not later.data_kept and model(out)["cells"] != model(fresh.path)["cells"]
+
+    html = out.read_text(encoding="utf-8")  # a page this code did not write as it is: not copied from
+    tampered = html.replace('\n,"t3":[', '\n,"t3":["</script>",', 1)
+    assert tampered != html
+    out.write_text(tampered, encoding="utf-8")
+    assert not write_page(db, out).data_kept and "</script>\"" not in out.read_text(encoding="utf-8")
+
+
+def test_last_deadline_day():
+    import datetime as dt
+
+    from warehouse.identity import last_deadline_day
+
+    d = dt.date
+    assert last_deadline_day(d(2023, 2, 15)) == d(2023, 1, 31)
+    assert last_deadline_day(d(2023, 1, 31)) == d(2022, 3, 31)  # on the day itself it has not passed yet
+    assert last_deadline_day(d(2023, 2, 1)) == d(2023, 1, 31)
+    assert last_deadline_day(d(2023, 3, 31)) == d(2023, 1, 31)
+    assert last_deadline_day(d(2023, 4, 1)) == d(2023, 3, 31) == last_deadline_day(d(2023, 12, 31))
+    assert last_deadline_day(d(2024, 1, 1)) == d(2023, 3, 31)

@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 
 from warehouse.outbox import enqueue_many
+from warehouse.identity import last_deadline_day
 from warehouse.runlog import first_loaded_runs
 
 DUPLICATE_TEXT_THRESHOLD = 0.9
@@ -317,23 +318,15 @@ def _similarity_chunk(con, pairs: list[tuple]) -> pa.Table:
     )
 
 
-def last_deadline(as_of: dt.date) -> dt.date:
-    """The latest statutory deadline day before ``as_of``: the checks depend on ``as_of`` only through it.
-
-    Every deadline is 31 Jan or 31 Mar of some year, and ``as_of`` is only ever compared with deadlines
-    (``_MISSING``), so two dates between the same two deadline days give the same result."""
-    y = as_of.year
-    return next(d for d in (dt.date(y, 3, 31), dt.date(y, 1, 31), dt.date(y - 1, 3, 31)) if d < as_of)
-
-
 @functools.lru_cache(maxsize=1)
 def _code_version() -> str:
     """The source of the checks (this module, the first-run rule, the outbox's dedupe): changed code recomputes."""
+    import warehouse.identity
     import warehouse.outbox
     import warehouse.runlog
 
     h = hashlib.sha256()
-    for f in (__file__, warehouse.runlog.__file__, warehouse.outbox.__file__):
+    for f in (__file__, warehouse.runlog.__file__, warehouse.outbox.__file__, warehouse.identity.__file__):
         h.update(Path(f).read_bytes())
     return h.hexdigest()[:16]
 
@@ -360,7 +353,7 @@ SELECT concat_ws('|', (SELECT count(*) FROM findings WHERE source = 'cross_repor
 
 
 def _inputs(con, as_of: dt.date, first: dict) -> str:
-    parts = [_code_version(), last_deadline(as_of).isoformat(), con.execute(_INPUTS).fetchone()[0],
+    parts = [_code_version(), last_deadline_day(as_of).isoformat(), con.execute(_INPUTS).fetchone()[0],
              repr(sorted((pid, str(a), str(s)) for pid, (_, a, s) in first.items()))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

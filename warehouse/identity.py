@@ -8,6 +8,8 @@ statutory deadline (county government 31 Mar, everyone else 31 Jan).
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -83,3 +85,16 @@ def classify_issuer(agency: str, title: str = "", county: str | None = None) -> 
 def deadline_month_day(issuer_type: str) -> tuple[int, int]:
     """Statutory deadline in the following year: 31 Mar for the county government, else 31 Jan."""
     return (3, 31) if issuer_type == "county_government" else (1, 31)
+
+
+#: The days of a year on which a statutory deadline can fall (:func:`deadline_month_day` of every issuer type).
+DEADLINE_DAYS = ((1, 31), (3, 31))
+
+
+def last_deadline_day(as_of: _dt.date) -> _dt.date:
+    """The latest day before ``as_of`` on which some deadline falls.
+
+    What depends on ``as_of`` only by comparing it with deadlines (missing reports, the page's heatmap) is the same
+    for every ``as_of`` between two such days: a result computed on one night can be kept on the next."""
+    days = (_dt.date(y, m, d) for y in (as_of.year, as_of.year - 1) for m, d in DEADLINE_DAYS)
+    return max(d for d in days if d < as_of)

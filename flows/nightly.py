@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from flows.tasks import publish_page_link, publish_summary, run_flow_body, task_runner  # Prefect env defaults first
+from flows.tasks import publish_artifacts, run_flow_body, task_runner  # Prefect env defaults first
 
 from prefect import flow, get_run_logger  # noqa: E402
 
@@ -81,8 +81,7 @@ def _sharded(n: int, why: str, *, portals: str | None, db: str | None, only: lis
     summary = out.summary
     if out.missing:
         logger.warning("sharded nightly %s merged without shards %s: %s", out.run_id, out.missing, summary.sharding)
-    publish_summary(summary)
-    publish_page_link(summary)
+    publish_artifacts(summary)
     logger.info(summary.headline())
     return summary
 

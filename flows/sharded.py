@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from flows.tasks import publish_page_link, publish_summary  # sets the Prefect env defaults before importing prefect
+from flows.tasks import publish_artifacts  # sets the Prefect env defaults before importing prefect
 
 from prefect import flow, get_run_logger  # noqa: E402
 
@@ -35,8 +35,7 @@ async def merge(run_id: str, staging: str | None = None, portals: str | None = N
     """Load every complete shard of ``run_id`` into the warehouse (idempotent), then publish and alert once."""
     out = await asyncio.to_thread(sharding.merge_run, run_id, staging=staging, portals=portals, db=db)
     if out.summary is not None:
-        await asyncio.to_thread(publish_summary, out.summary)  # (sync artifact calls, as in the other flows)
-        await asyncio.to_thread(publish_page_link, out.summary)
+        await asyncio.to_thread(publish_artifacts, out.summary)  # (sync artifact calls, as in the other flows)
         get_run_logger().info("merged shards %s of %s (missing: %s): %s", out.merged, run_id, out.missing or "none",
                               out.summary.headline())
     return {"run_id": run_id, "merged": out.merged, "missing": out.missing}

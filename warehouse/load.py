@@ -793,13 +793,13 @@ class RunLoader:
         A new warehouse over an old archive, or a run killed between its crawl and its load, leaves such
         documents: the caller extracts them from the archive before :meth:`load`, or they would be lost.
         """
-        cand = {report_id_for(d.portal_id, d.url): d for d in documents
-                if d.report is None and d.error is None and not d.supplement_of}
-        if not cand:
+        cand = {report_id_for(d.portal_id, d.url): d for d in documents if not d.supplement_of}
+        if not any(d.report is None and d.error is None for d in cand.values()):
             return []
+        # every report of the piece, not only these: :meth:`load` needs them all, and reuses this read
         rows = _existing(self.wh, list(cand))
         self._existing_read = (set(cand), rows)
-        return [d for rid, d in cand.items() if rid not in rows]
+        return [d for rid, d in cand.items() if rid not in rows and d.report is None and d.error is None]
 
     @contextlib.contextmanager
     def _failure_recorded(self) -> Iterator[None]:
@@ -870,13 +870,17 @@ class RunLoader:
             return _build_batch(run, changed, started) if changed else None
 
         chunks = _chunks(docs, self.batch_size)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ogi-load-build") as pool:
-            pending = pool.submit(classify_and_build, chunks[0]) if chunks else None
-            for i in range(len(chunks)):
-                batch = pending.result()  # type: ignore[union-attr]
-                pending = pool.submit(classify_and_build, chunks[i + 1]) if i + 1 < len(chunks) else None
-                if batch is not None:
-                    _write_batch(self.wh, run, batch, result)
+        if len(chunks) == 1:  # nothing to overlap (most pieces of a night): no thread
+            if (batch := classify_and_build(chunks[0])) is not None:
+                _write_batch(self.wh, run, batch, result)
+        elif chunks:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ogi-load-build") as pool:
+                pending = pool.submit(classify_and_build, chunks[0])
+                for i in range(len(chunks)):
+                    batch = pending.result()  # type: ignore[union-attr]
+                    pending = pool.submit(classify_and_build, chunks[i + 1]) if i + 1 < len(chunks) else None
+                    if batch is not None:
+                        _write_batch(self.wh, run, batch, result)
         if unchanged:
             self._unchanged.append(_documents_table(unchanged, run.run_id))
 

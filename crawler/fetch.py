@@ -78,6 +78,12 @@ def body_changed(res: FetchResult, before: UrlState | None) -> bool:
 
 
 @functools.lru_cache(maxsize=8192)
+def _netloc(url: str) -> str:
+    """The politeness key of a request (lower-case ``host[:port]``), asked of every hop (memoised)."""
+    return urlsplit(url).netloc.lower()
+
+
+@functools.lru_cache(maxsize=8192)
 def hostkey(url: str) -> str:
     """``scheme://host[:port]``: the robots.txt key, asked of every request (memoised: URLs repeat per night)."""
     p = urlsplit(url)
@@ -364,7 +370,7 @@ class Fetcher:
         s = self.settings
         current = url
         for hop in range(s.max_redirects + 1):
-            host = urlsplit(current).netloc.lower()
+            host = _netloc(current)
             async with self.policy.sem(host):
                 await self.policy.pace(host)
                 async with self.policy.global_sem:

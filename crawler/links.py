@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -139,14 +140,19 @@ def safe_date(y: str, m: str, d: str) -> dt.date | None:
         return None
 
 
+_FILE_QUERY = re.compile(r"(?:file(?:name)?|path)=[^&]*\.(?:pdf|docx?|xlsx?|wps|et|ofd)(?:&|$)")
+
+
+@functools.lru_cache(maxsize=16384)
 def is_attachment_url(url: str) -> bool:
-    """PDF/DOC/DOCX/XLS/XLSX/WPS (also via download scripts naming the file in the query)."""
+    """PDF/DOC/DOCX/XLS/XLSX/WPS (also via download scripts naming the file in the query).
+
+    Memoised: a night asks it of every listed and linked URL, several times each."""
     parts = urlsplit(url)
     path = parts.path.lower()
     if path.endswith(ATTACHMENT_EXTS):
         return True
-    q = parts.query.lower()
-    return bool(re.search(r"(?:file(?:name)?|path)=[^&]*\.(?:pdf|docx?|xlsx?|wps|et|ofd)(?:&|$)", q))
+    return bool(_FILE_QUERY.search(parts.query.lower()))
 
 
 def is_decoy_text(text: str) -> bool:

@@ -764,6 +764,7 @@ class RunLoader:
         self._started = _utc_naive(started_at) or _now()
         self._county = {p.id: p.county for p in self.run.portals}
         self._unchanged: list[pa.Table] = []  # documents rows of what was not re-loaded (small: no reports)
+        self._unchanged_keys: set[tuple[str, str, str]] = set()
         #: what :meth:`unknown` read of the warehouse's current revisions, for the :meth:`load` of the same piece
         #: that follows it (nothing is written in between): (report ids asked for, their rows)
         self._existing_read: tuple[set[str], dict[str, tuple[int, str, bool]]] | None = None
@@ -881,6 +882,14 @@ class RunLoader:
                     pending = pool.submit(classify_and_build, chunks[i + 1]) if i + 1 < len(chunks) else None
                     if batch is not None:
                         _write_batch(self.wh, run, batch, result)
+        # the first piece's row of a document wins, as when each piece inserted its own (finish: one insert)
+        fresh = []
+        for d in unchanged:
+            key = (d.portal_id, d.url, d.sha256)
+            if key not in self._unchanged_keys:
+                self._unchanged_keys.add(key)
+                fresh.append(d)
+        unchanged = fresh
         if unchanged:
             self._unchanged.append(_documents_table(unchanged, run.run_id))
 
@@ -914,8 +923,8 @@ class RunLoader:
             for t in ("fetch_log", "fetch_failures", "portal_runs"):
                 wh.execute(f"DELETE FROM {t} WHERE run_id = ?", [run.run_id])
                 _insert(wh, t, tables[t])
-            for unchanged in self._unchanged:
-                _insert(wh, "documents", unchanged, only_new=("portal_id", "url", "sha256"))
+            if self._unchanged:  # one anti-join for the whole run, not one per piece
+                _insert(wh, "documents", pa.concat_tables(self._unchanged), only_new=("portal_id", "url", "sha256"))
             _store_publications(wh, run)
 
             seen = _seen_table(self._seen, run.crawls)

@@ -474,26 +474,11 @@ def _warehouse_db() -> Any:
     return db
 
 
-def open_writer(settings: Settings, lock: Any = None) -> Any:
-    """The one pipeline writer; a second run waits ``lock_timeout_s`` then is refused with one line.
-
-    ``lock``: the writer lock taken already (:func:`lock_writer`)."""
+def open_writer(settings: Settings) -> Any:
+    """The one pipeline writer; a second run waits ``lock_timeout_s`` then is refused with one line."""
     db = _warehouse_db()
     try:
-        if lock is None:
-            return db.open_writer(settings.db_path, settings.lock_timeout_s)
-        return db.open_writer(settings.db_path, settings.lock_timeout_s, lock=lock)
-    except db.WarehouseLocked as e:
-        raise RunRefused(str(e) or f"another run holds the warehouse {settings.db_path}") from None
-
-
-def lock_writer(settings: Settings, run_id: str, mode: str, started_at: dt.datetime) -> Any:
-    """The writer lock alone (``warehouse.db.lock_writer``), naming the run; refused like :func:`open_writer`."""
-    from warehouse import db
-
-    try:
-        return db.lock_writer(settings.db_path, settings.lock_timeout_s, run_id=run_id, mode=mode,
-                              started_at=started_at)
+        return db.open_writer(settings.db_path, settings.lock_timeout_s)
     except db.WarehouseLocked as e:
         raise RunRefused(str(e) or f"another run holds the warehouse {settings.db_path}") from None
 

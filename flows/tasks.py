@@ -252,35 +252,17 @@ def _run_flow_body(
     t = time.perf_counter()
     try:
         portal_list = pipeline.load_portals(settings, only)
-        lock = pipeline.lock_writer(settings, run_id, mode, started)
+        wh = pipeline.open_writer(settings)
     except RunRefused as e:
         logger.error("run refused: %s", e)
         pipeline.alert_run_failed(settings, run_id, str(e), None, mode)
         # a Failed state with a one-line message (no traceback in the logs); calling the flow re-raises e
         return Failed(message=str(e), data=e)
-    timings["lock"] = time.perf_counter() - t
-    crawl_task = crawl_portal_task.with_options(timeout_seconds=portal_timeout_s())
-    pending: dict[Any, tuple[Any, Any]] = {}
-    to_crawl = deque(portal_list if mode != "reprocess" else [])
-
-    def submit_crawls() -> None:  # at most PORTAL_CONCURRENCY portals in flight
-        while to_crawl and len(pending) < PORTAL_CONCURRENCY:
-            p = to_crawl.popleft()
-            fut = crawl_task.submit(p, settings, full=(mode == "backfill"))
-            pending[fut.task_run_id] = (p, fut)
-
-    # the lock is this run's: the crawls (which do not need the warehouse) start now, while it is opened
-    t_crawl = time.perf_counter()
-    submit_crawls()
-    try:
-        wh = pipeline.open_writer(settings, lock)
     except Exception as e:  # the warehouse cannot be opened (corrupt file, disk full, …): say so, then fail
         logger.error("run failed: %s", pipeline.format_exception(e))
-        futures_wait([f.wrapped_future for _, f in pending.values()])  # archived; the next run loads them
-        lock.release()
         pipeline.alert_run_failed(settings, run_id, pipeline.format_exception(e), None, mode)
         raise
-    timings["open"] = time.perf_counter() - t_crawl
+    timings["lock"] = time.perf_counter() - t
     with wh:
         try:
             begin_run(wh, run_id, mode, started)  # in analytics.runs from now on, even if the process is killed
@@ -288,14 +270,24 @@ def _run_flow_body(
             stream = pipeline.RunStream(wh, settings, run_id, started, portal_list, mode)
             timings.update({"crawl": 0.0, "extract": 0.0, "load": 0.0})
             window = _ExtractWindow(stream, settings, mode, years_l, timings)
-            t = t_crawl
+            t = time.perf_counter()
             if mode == "reprocess":
-                t = time.perf_counter()
                 for piece in pipeline.reprocess_pieces(settings, list(only) if only else None):
                     window.add([piece], True, None)
                     window.load_ready(block=len(window.inflight) >= EXTRACT_WINDOW)
             else:
                 stored = pipeline.stored_decisions(wh)  # read here: the extraction tasks run in other threads
+                crawl_task = crawl_portal_task.with_options(timeout_seconds=portal_timeout_s())
+                pending = {}
+                to_crawl = deque(portal_list)
+
+                def submit_crawls() -> None:  # at most PORTAL_CONCURRENCY portals in flight
+                    while to_crawl and len(pending) < PORTAL_CONCURRENCY:
+                        p = to_crawl.popleft()
+                        fut = crawl_task.submit(p, settings, full=(mode == "backfill"))
+                        pending[fut.task_run_id] = (p, fut)
+
+                submit_crawls()
                 while pending:
                     done, _ = futures_wait([f.wrapped_future for _, f in pending.values()] + window.waiting_on(),
                                            return_when=FIRST_COMPLETED)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import fcntl
 import logging
 import os
@@ -210,8 +209,6 @@ class StaleHolder:
 
     pid: int | None
     run_id: str | None
-    mode: str | None = None  # named when the lock was taken before the run row was written (lock_writer)
-    started_at: str | None = None  # ISO, UTC
 
 
 def _write_holder(fd: int, text: str) -> None:
@@ -223,7 +220,7 @@ def _read_holder(fd: int) -> StaleHolder | None:
     words = os.pread(fd, 256, 0).decode("ascii", "replace").split()
     if not words:
         return None
-    return StaleHolder(int(words[0]) if words[0].isdigit() else None, *(words[1:4] + [None] * (3 - len(words[1:4]))))
+    return StaleHolder(int(words[0]) if words[0].isdigit() else None, words[1] if len(words) > 1 else None)
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -266,57 +263,18 @@ def _acquire_lock(path: Path, timeout_s: float) -> tuple[int, StaleHolder | None
         return fd, stale
 
 
-@dataclasses.dataclass
-class WriterLock:
-    """The writer lock taken ahead of opening the database (:func:`lock_writer`), for :func:`open_writer`."""
-
-    fd: int
-    stale: StaleHolder | None
-
-    def release(self) -> None:
-        """Let the lock go without having opened the database (the run stopped before it could)."""
-        if self.fd >= 0:
-            _release_lock(self.fd)
-            self.fd = -1
-
-
-def lock_writer(db_path: str | Path, timeout_s: float = 30.0, *, run_id: str, mode: str,
-                started_at: dt.datetime) -> WriterLock:
-    """The writer lock alone: a run takes it, starts its crawls (which do not need the warehouse), and opens the
-    database while they run (:func:`open_writer` with ``lock=``).  Raises :class:`WarehouseLocked` like it.
-
-    The lock file names the run at once (pid, run id, mode, start): killed before its run row was written, the
-    run is still recorded ``interrupted`` by the next writer (``runlog.mark_interrupted``)."""
-    fd, stale = _acquire_lock(lock_path(Path(db_path)), timeout_s)
-    when = started_at.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat()
-    _write_holder(fd, f"{os.getpid()} {run_id} {mode} {when}")
-    return WriterLock(fd, stale)
-
-
-def _release_lock(fd: int) -> None:
-    os.ftruncate(fd, 0)
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    os.close(fd)
-
-
-def open_writer(db_path: str | Path, timeout_s: float = 30.0, *, migrate_to: int | None = None,
-                lock: WriterLock | None = None) -> Warehouse:
+def open_writer(db_path: str | Path, timeout_s: float = 30.0, *, migrate_to: int | None = None) -> Warehouse:
     """Lock and open the working database, creating or upgrading its schema.
 
     If there is no working file yet but a published one exists (an older install, or a copy),
     the working file starts as a copy of it.  ``migrate_to`` is for tests that need an old schema.
-    ``lock``: taken already (:func:`lock_writer`); the warehouse holds it from now on, and if the database cannot
-    be opened the lock stays the caller's to release.
     """
     from warehouse import analytics  # views depend on the schema module; import late
 
     from warehouse import runlog
 
     db_path = Path(db_path)
-    if lock is not None:
-        fd, stale = lock.fd, lock.stale
-    else:
-        fd, stale = _acquire_lock(lock_path(db_path), timeout_s)
+    fd, stale = _acquire_lock(lock_path(db_path), timeout_s)
     try:
         wpath = work_path(db_path)
         if not wpath.exists() and db_path.exists():
@@ -326,14 +284,12 @@ def open_writer(db_path: str | Path, timeout_s: float = 30.0, *, migrate_to: int
         if migrate_to is None or migrate_to >= schema.LATEST_VERSION:
             _ensure_objects(con, analytics)
             runlog.mark_interrupted(con, stale)
-        wh = Warehouse(db_path, con, fd)
+        return Warehouse(db_path, con, fd)
     except BaseException:
-        if lock is None:
-            _release_lock(fd)
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
         raise
-    if lock is not None:
-        lock.fd = -1  # the warehouse releases it on close
-    return wh
 
 
 def duckdb_config() -> dict[str, str]:

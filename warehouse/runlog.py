@@ -1,8 +1,7 @@
 """A run is in the run log from its first second, and a run whose process died says so.
 
-``begin_run`` commits the run row as ``running`` as soon as the warehouse is open (the crawl starts a moment
-before, right after the writer lock is taken, and the lock file names the run from then on), so a night that was
-killed is never invisible.  Only the lock holder writes run rows, so when a writer opens
+``begin_run`` commits the run row as ``running`` as soon as the run holds the writer lock (before the crawl),
+so a night that was killed is never invisible.  Only the lock holder writes run rows, so when a writer opens
 the warehouse every ``running`` row belongs to a process that is gone: :func:`mark_interrupted` (called by
 ``warehouse.db.open_writer``) marks them ``interrupted``.  A run killed *after* its load committed (while
 publishing the snapshot or delivering alerts) is recognised by the lock file it left behind, which names it.
@@ -39,16 +38,6 @@ def begin_run(wh: Any, run_id: str, mode: str, started_at: dt.datetime | None = 
 def mark_interrupted(con: Any, stale: Any = None) -> list[str]:
     """Mark the runs whose process died ``interrupted``; ``stale`` is the dead lock holder (``db.StaleHolder``)."""
     stale_run = getattr(stale, "run_id", None)
-    if stale_run and getattr(stale, "mode", None):
-        # killed between taking the lock and writing its run row (its crawl had started): record it all the same
-        started = _parse_started(getattr(stale, "started_at", None)) or dt.datetime.utcnow()
-        added = con.execute(
-            """INSERT INTO runs (run_id, mode, started_at, as_of, status, error)
-               VALUES (?, ?, ?, ?, 'interrupted', ?) ON CONFLICT (run_id) DO NOTHING RETURNING run_id""",
-            [stale_run, stale.mode, started, started.date(), KILLED],
-        ).fetchall()
-        if added:
-            log.warning("run %s was killed before its run row was written: recorded interrupted", stale_run)
     rows = con.execute(
         """UPDATE runs SET status = 'interrupted', error = CASE WHEN status = 'ok' THEN ? ELSE ? END
            WHERE status = 'running' OR (status = 'ok' AND run_id = ?)
@@ -59,13 +48,6 @@ def mark_interrupted(con: Any, stale: Any = None) -> list[str]:
     for run_id in ids:
         log.warning("run %s did not finish (its process is gone): marked interrupted in the run log", run_id)
     return ids
-
-
-def _parse_started(text: str | None) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def first_loaded_runs(con: Any, current_run_id: str | None) -> dict[str, tuple[str, dt.date, dt.datetime]]:

@@ -16,7 +16,6 @@ not count (as in ``analytics.coverage``).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Iterable
 import duckdb
 
 from analyst.labels import ISSUER_ORDER, STATE_RANK
+from ogi.sourcedigest import source_digest
 
 #: Report columns sent to the page, in this order (the page reads them by these names).
 REPORT_FIELDS = (
@@ -72,17 +72,13 @@ class KeptJSON(str):
 KEPT_PARTS = ("years", "issuers", "reports", "cells", "t3", "t4", "findings")
 
 
-@functools.lru_cache(maxsize=1)
 def _code_version() -> str:
     """The code that makes the page data: the analyst modules, the analytics views, the deadline rule."""
     import warehouse.analytics
     import warehouse.identity
 
-    h = hashlib.sha256()
-    for f in [*sorted(Path(__file__).parent.glob("*.py")), Path(warehouse.analytics.__file__),
-              Path(warehouse.identity.__file__)]:
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    return source_digest(*map(str, sorted(Path(__file__).parent.glob("*.py"))), warehouse.analytics.__file__,
+                         warehouse.identity.__file__)
 
 
 #: What the kept parts are made of, summed up: the reports and their current revisions (a revision's rows and facts

@@ -25,16 +25,15 @@ Rules (stable ids):
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import time
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from ogi.sourcedigest import source_digest
 from warehouse.outbox import enqueue_many
 from warehouse.identity import last_deadline_day
 from warehouse.runlog import first_loaded_runs
@@ -318,17 +317,13 @@ def _similarity_chunk(con, pairs: list[tuple]) -> pa.Table:
     )
 
 
-@functools.lru_cache(maxsize=1)
 def _code_version() -> str:
     """The source of the checks (this module, the first-run rule, the outbox's dedupe): changed code recomputes."""
     import warehouse.identity
     import warehouse.outbox
     import warehouse.runlog
 
-    h = hashlib.sha256()
-    for f in (__file__, warehouse.runlog.__file__, warehouse.outbox.__file__, warehouse.identity.__file__):
-        h.update(Path(f).read_bytes())
-    return h.hexdigest()[:16]
+    return source_digest(__file__, warehouse.runlog.__file__, warehouse.outbox.__file__, warehouse.identity.__file__)
 
 
 #: What the checks read, summed up: the reports' current revisions (a revision's rows, facts and text are never
